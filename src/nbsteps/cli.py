@@ -1,0 +1,142 @@
+"""The `nbsteps` command: parse the arguments, make one call, turn the outcome into an exit code."""
+
+import argparse
+import json
+import logging
+import signal
+import sys
+import threading
+from dataclasses import asdict
+
+from nbsteps.errors import EXIT_FAILED, NbstepsError
+from nbsteps.execute import Progress
+from nbsteps.parameters import RUNNER_PARAMETERS, parse_assignment, read_parameters
+from nbsteps.pipeline import run_steps
+from nbsteps.project import load_project
+from nbsteps.records import read_latest_records
+
+log = logging.getLogger("nbsteps")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    folders = argparse.ArgumentParser(add_help=False)
+    folders.add_argument("--project", help="project root (default: the folder with pipeline.yaml"
+                         " at or above the current one; env NBSTEPS_PROJECT)")
+    folders.add_argument("--data-dir", help="data folder (env NBSTEPS_DATA_DIR; default data/)")
+    folders.add_argument("--outputs-dir", help="executed notebooks and run records "
+                         "(env NBSTEPS_OUTPUTS_DIR; default outputs/)")
+    folders.add_argument("--logs-dir", help="run logs (env NBSTEPS_LOGS_DIR; default logs/)")
+
+    parser = argparse.ArgumentParser(
+        prog="nbsteps", description="Run a pipeline of parameterized Jupyter notebooks.",
+        epilog="exit codes: 0 success, 1 a step failed, 2 bad usage or parameters, "
+        "3 an input is missing, 4 the kernel died, 130 cancelled",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", parents=[folders], help="run steps in pipeline order")
+    run.add_argument("steps", nargs="+", metavar="STEP", help="step names, or `all`")
+    run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                     help="override a parameter (STEP.NAME=VALUE when several steps run)")
+    run.add_argument("--force", action="store_true", help="run even if the outputs are current")
+
+    params = commands.add_parser("params", parents=[folders], help="list a step's parameters")
+    params.add_argument("step")
+    params.add_argument("--json", action="store_true", help="machine-readable output")
+
+    status = commands.add_parser("status", parents=[folders], help="latest run of each step")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    dashboard = commands.add_parser("dashboard", parents=[folders], help="serve the dashboard")
+    dashboard.add_argument("--port", type=int, default=8866)
+    dashboard.add_argument("--host", default="127.0.0.1",
+                           help="address to listen on (default: this machine only)")
+    dashboard.add_argument("--no-browser", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    # The run log keeps cell output and kernel chatter; the terminal shows nbsteps' own lines.
+    logging.getLogger("papermill").setLevel(logging.WARNING)
+    logging.getLogger("traitlets").setLevel(logging.ERROR)
+    try:
+        project = load_project(args.project, args.data_dir, args.outputs_dir, args.logs_dir)
+        command = {"run": command_run, "params": command_params, "status": command_status,
+                   "dashboard": command_dashboard}[args.command]
+        return command(project, args)
+    except NbstepsError as error:
+        print(f"nbsteps: error: {error}", file=sys.stderr)
+        return error.exit_code
+
+
+def command_run(project, args) -> int:
+    overrides = dict(parse_assignment(text) for text in args.param)
+    cancel = threading.Event()
+    install_cancel_handlers(cancel)
+    records = run_steps(
+        project, args.steps, overrides, force=args.force, cancel=cancel,
+        on_progress=print_progress, progress_bar=False,
+    )
+    last = records[-1]
+    if last.error:
+        print(f"nbsteps: {last.error}", file=sys.stderr)
+    return last.exit_code if last.exit_code is not None else EXIT_FAILED
+
+
+def install_cancel_handlers(cancel: threading.Event) -> None:
+    """Ctrl-C or `docker stop` (SIGTERM) cancels the run: the kernel is stopped, the record
+    says cancelled, partial outputs are removed, and the command exits 130."""
+
+    def handle(signum, frame):
+        log.warning("%s received: cancelling the run", signal.Signals(signum).name)
+        cancel.set()
+
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+
+
+def print_progress(progress: Progress) -> None:
+    print(f"  {progress.step}: cell {progress.cell}/{progress.cells} "
+          f"({progress.elapsed_s:.1f} s)", file=sys.stderr, flush=True)
+
+
+def command_params(project, args) -> int:
+    declared = read_parameters(project.step(args.step).notebook)
+    shown = [p for p in declared.values() if p.name not in RUNNER_PARAMETERS]
+    if args.json:
+        print(json.dumps([asdict(p) | {"valid": p.describe()} for p in shown], indent=2))
+        return 0
+    width = max((len(p.name) for p in shown), default=4)
+    for p in shown:
+        print(f"{p.name:<{width}}  {p.describe():<24} default {p.default!r:<12} {p.help}")
+    return 0
+
+
+def command_status(project, args) -> int:
+    latest = read_latest_records(project.folders.outputs, list(project.steps))
+    if args.json:
+        print(json.dumps({step: asdict(r) if r else None for step, r in latest.items()},
+                         indent=2))
+        return 0
+    for step, record in latest.items():
+        if record is None:
+            print(f"{step:<12} never run")
+            continue
+        duration = f"{record.duration_s:.1f} s" if record.duration_s is not None else "-"
+        detail = record.error or record.reason or ""
+        print(f"{step:<12} {record.status:<10} {record.started[:19]}  {duration:>8}  "
+              f"{record.run_id}  {detail}")
+        print(f"{'':<12} {record.html}")
+    return 0
+
+
+def command_dashboard(project, args) -> int:
+    from nbsteps.dashboard_server import serve_dashboard  # voila is an optional dependency
+
+    return serve_dashboard(project, host=args.host, port=args.port, open_browser=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Decide whether a step must run: what it depends on, and whether an earlier run still fits.
+
+A step's fingerprint lists everything its outputs depend on: the notebook, the local modules
+it imports, its parameters, the content of its inputs (and of any local file a parameter
+names), the upstream run that produced each input, and the installed packages. A step is
+skipped only when an earlier successful run has the same fingerprint and its outputs are
+still there, byte for byte.
+"""
+
+import ast
+import functools
+import hashlib
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from nbsteps.project import Project, Step
+from nbsteps.records import SKIPPED, SUCCEEDED, RunRecord, hash_file, read_history
+
+
+def fingerprint_step(
+    project: Project, step: Step, values: dict[str, Any], inputs: list[Path]
+) -> dict[str, Any]:
+    data = project.folders.data
+    return {
+        "notebook": hash_file(step.notebook),
+        "modules": {p.name: hash_file(p) for p in find_local_modules(step.notebook)},
+        "parameters": values,
+        "data_dir": str(data),
+        "inputs": {str(p.relative_to(data)): hash_file(p) for p in inputs},
+        "files": {name: hash_file(p) for name, p in find_file_parameters(project, values)},
+        "upstream": {str(p.relative_to(data)): upstream_digest(project, p) for p in inputs},
+        "environment": environment_digest(),
+    }
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def find_local_modules(notebook: Path) -> list[Path]:
+    """Modules beside the notebook that it imports, directly or through each other."""
+    folder = notebook.parent
+    nb = nbformat.read(notebook, as_version=4)
+    pending = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    found: dict[str, Path] = {}
+    while pending:
+        for name in imported_names(pending.pop()):
+            path = folder / f"{name}.py"
+            if name not in found and path.is_file():
+                found[name] = path
+                pending.append(path.read_text(encoding="utf-8"))
+    return sorted(found.values())
+
+
+def imported_names(source: str) -> set[str]:
+    # Notebook cells may hold IPython syntax (%matplotlib) that ast cannot read: drop it.
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def find_file_parameters(project: Project, values: dict[str, Any]) -> list[tuple[str, Path]]:
+    """Parameters naming a local file (ingest's `source` as a path) are inputs too."""
+    files = []
+    for name, value in values.items():
+        candidates = value if isinstance(value, list) else [value]
+        for index, candidate in enumerate(candidates):
+            if not isinstance(candidate, str) or "://" in candidate or not candidate:
+                continue
+            path = Path(candidate) if Path(candidate).is_absolute() else project.root / candidate
+            if path.is_file():
+                files.append((f"{name}[{index}]" if isinstance(value, list) else name, path))
+    return files
+
+
+def upstream_digest(project: Project, path: Path) -> str | None:
+    """Fingerprint of the run that wrote this input, so a change upstream reruns downstream."""
+    relative = str(path.relative_to(project.folders.data))
+    producer = project.producer_of(relative)
+    if producer is None:
+        return None
+    current = hash_file(path)
+    for record in read_history(project.folders.outputs, [producer]):
+        if record.status in (SUCCEEDED, SKIPPED) and any(
+            o["path"] == relative and o["sha256"] == current for o in record.outputs
+        ):
+            return digest(record.fingerprint)
+    return None
+
+
+@functools.cache
+def environment_digest() -> str:
+    """Python and every installed distribution with its version."""
+    packages = sorted(f"{d.metadata['Name']}=={d.version}" for d in metadata.distributions())
+    return digest([platform.python_version(), packages])
+
+
+def find_reusable_run(
+    project: Project, step: Step, fingerprint: dict[str, Any]
+) -> tuple[RunRecord | None, str]:
+    """(an earlier run whose outputs are current, or None; why the step must run)."""
+    done = [
+        r
+        for r in read_history(project.folders.outputs, [step.name])
+        if r.status in (SUCCEEDED, SKIPPED) and r.fingerprint
+    ]
+    if not done:
+        return None, "first run"
+    for record in done:
+        if record.fingerprint == fingerprint:
+            damaged = find_damaged_output(project, record)
+            if damaged is None:
+                return record, "up to date"
+            return None, f"output {damaged} is missing or changed"
+    return None, describe_change(done[0].fingerprint, fingerprint)
+
+
+def find_damaged_output(project: Project, record: RunRecord) -> str | None:
+    for output in record.outputs:
+        path = project.folders.data / output["path"]
+        if not path.is_file() or hash_file(path) != output["sha256"]:
+            return output["path"]
+    return None
+
+
+def describe_change(old: dict[str, Any], new: dict[str, Any]) -> str:
+    """Why the step runs again, in words: "parameter k changed", "notebook changed", ..."""
+    reasons = []
+    changed_parameters = sorted(
+        name
+        for name in old.get("parameters", {}).keys() | new["parameters"].keys()
+        if old.get("parameters", {}).get(name) != new["parameters"].get(name)
+    )
+    if changed_parameters:
+        word = "parameter" if len(changed_parameters) == 1 else "parameters"
+        reasons.append(f"{word} {', '.join(changed_parameters)} changed")
+    labels = {
+        "notebook": "notebook changed",
+        "modules": "imported module changed",
+        "inputs": "input changed",
+        "files": "input file changed",
+        "upstream": "upstream step changed",
+        "environment": "environment changed",
+        "data_dir": "data folder changed",
+    }
+    reasons += [text for key, text in labels.items() if old.get(key) != new.get(key)]
+    return ", ".join(reasons) or "fingerprint changed"
