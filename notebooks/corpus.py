@@ -16,24 +16,28 @@ class CorpusError(Exception):
     """The corpus could not be fetched or is not a corpus; the message says what to change."""
 
 
-def check_corpus(path: Path) -> int:
-    """The number of posts in a corpus file, or CorpusError saying what is wrong with it."""
+def check_corpus(path: Path, name: str | None = None) -> int:
+    """The number of posts in a corpus file, or CorpusError saying what is wrong with it.
+
+    `name` is what to call the file in messages (the URL it came from, say).
+    """
+    name = name or str(path)
     try:
         with open(path, "rb") as stream:
             document = json.load(stream)
     except UnicodeDecodeError as error:
-        raise CorpusError(f"{path} is not UTF-8 JSON: {error}") from error
+        raise CorpusError(f"{name} is not UTF-8 JSON: {error}") from error
     except json.JSONDecodeError as error:
         with open(path, "rb") as stream:
             start = stream.read(40).decode("utf-8", "replace").strip()
         raise CorpusError(
-            f"{path} is not valid JSON ({error.msg} at line {error.lineno}); "
+            f"{name} is not valid JSON ({error.msg} at line {error.lineno}); "
             f"it starts with {start!r}"
         ) from error
     if not isinstance(document, dict) or not isinstance(document.get("posts"), list):
-        raise CorpusError(f'{path} is JSON but has no "posts" list: not a corpus of posts')
+        raise CorpusError(f'{name} is JSON but has no "posts" list: not a corpus of posts')
     if not document["posts"]:
-        raise CorpusError(f"{path} has an empty posts list: nothing to analyse")
+        raise CorpusError(f"{name} has an empty posts list: nothing to analyse")
     return len(document["posts"])
 
 
@@ -49,7 +53,7 @@ def fetch_corpus(source: str, target: Path, timeout_s: float, deadline_s: float,
             download(source, temporary, timeout_s, deadline_s, max_mb)
         else:
             copy_local(Path(source), temporary, max_mb)
-        count = check_corpus(temporary)
+        count = check_corpus(temporary, name=source)
     return count
 
 

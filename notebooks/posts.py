@@ -19,8 +19,14 @@ class CorpusFormatError(Exception):
 
 
 def read_posts(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as stream:
-        document = json.load(stream)
+    try:
+        with open(path, encoding="utf-8") as stream:
+            document = json.load(stream)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CorpusFormatError(
+            f"{path} is not valid JSON ({error}); fetch it again with "
+            "`nbsteps run ingest -p force=true`"
+        ) from error
     if not isinstance(document, dict) or not isinstance(document.get("posts"), list):
         raise CorpusFormatError(f'{path} has no "posts" list; run the ingest step again')
     if not document["posts"]:

@@ -5,7 +5,9 @@ notebook: a killed kernel or a timed-out cell leaves no error marker in it.
 """
 
 import logging
+import os
 import secrets
+import signal
 import shutil
 import threading
 import time
@@ -17,7 +19,8 @@ from typing import Any
 
 import nbformat
 import papermill
-from jupyter_client import KernelManager
+from jupyter_client import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from nbclient.exceptions import DeadKernelError
 from papermill.exceptions import PapermillExecutionError
 
@@ -92,7 +95,7 @@ def run_step(
     force: bool = False,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
-    kernel: KernelManager | None = None,
+    kernel: AsyncKernelManager | None = None,
     progress_bar: bool = False,
 ) -> RunRecord:
     """Run one step and return its record; raises only when nothing ran (bad input)."""
@@ -156,7 +159,7 @@ def execute_record(
     record: RunRecord,
     on_progress: ProgressCallback | None,
     cancel: threading.Event | None,
-    kernel: KernelManager | None,
+    kernel: AsyncKernelManager | None,
     progress_bar: bool,
 ) -> RunRecord:
     started = time.monotonic()
@@ -201,7 +204,7 @@ def execute_notebook(
     log_stream,
     on_progress: ProgressCallback | None,
     cancel: threading.Event,
-    kernel: KernelManager | None,
+    kernel: AsyncKernelManager | None,
     progress_bar: bool,
 ) -> tuple[str, int, str | None]:
     """(status, exit code, error line) of one papermill execution."""
@@ -240,29 +243,48 @@ def execute_notebook(
                    f"{first_line(str(error))}")
     finally:
         done.set()
-        km.shutdown_kernel(now=True)
+        run_sync(km.shutdown_kernel)(now=True)
     if cancel.is_set():
         return (CANCELLED, EXIT_CANCELLED, f"{record.step} cancelled")
     return outcome
 
 
-def start_kernel(cwd: Path, log_stream) -> KernelManager:
+def start_kernel(cwd: Path, log_stream) -> AsyncKernelManager:
     """A fresh python3 kernel working in the notebooks folder (for local imports), its own
-    stdout and stderr (start-up warnings, crashes) going to the run log."""
-    km = KernelManager(kernel_name="python3")
-    km.start_kernel(cwd=str(cwd), stdout=log_stream, stderr=log_stream)
+    stdout and stderr (start-up warnings, crashes) going to the run log.
+
+    An async manager, because nbclient only notices a dead kernel while it can poll: with a
+    blocking client it waits for the dead kernel's reply forever.
+    """
+    km = AsyncKernelManager(kernel_name="python3")
+    run_sync(km.start_kernel)(cwd=str(cwd), stdout=log_stream, stderr=log_stream)
     return km
 
 
-def stop_kernel_on_cancel(km: KernelManager, cancel: threading.Event, done: threading.Event):
+def stop_kernel_on_cancel(km: AsyncKernelManager, cancel: threading.Event, done: threading.Event):
+    """Interrupt the kernel when the run is cancelled; kill it if it does not stop in time.
+
+    Signals go straight to the kernel's process group: this runs on its own thread, while
+    the kernel manager belongs to the event loop of the thread executing the notebook.
+    """
     while not done.is_set():
         if cancel.wait(0.2):
             break
     if done.is_set():
         return
-    km.interrupt_kernel()
+    signal_kernel(km, signal.SIGINT)
     if not done.wait(CANCEL_GRACE_S):
-        km.shutdown_kernel(now=True)
+        signal_kernel(km, signal.SIGKILL)
+
+
+def signal_kernel(km: AsyncKernelManager, signum: int) -> None:
+    pid = getattr(km.provisioner, "pid", None)
+    if pid is None:
+        return
+    try:
+        os.killpg(pid, signum)  # the kernel leads its own session (jupyter_client starts it so)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def progress_reporter(step: Step, record: RunRecord, on_progress: ProgressCallback | None):

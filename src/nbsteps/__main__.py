@@ -1,0 +1,7 @@
+"""`python -m nbsteps` is the `nbsteps` command."""
+
+import sys
+
+from nbsteps.cli import main
+
+sys.exit(main())

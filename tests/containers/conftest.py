@@ -1,0 +1,213 @@
+"""Fixtures of the container tests: a real Docker engine, the step images built once per
+session from the local base image, and throw-away compose projects with fresh folders.
+
+Nothing here skips: without a Docker engine every test fails and says how to start one
+(CI runs scripts/start-docker.sh and scripts/build-base-image.sh first).
+
+Environment:
+  BASE_IMAGE       base of the step images (default: made or reused by
+                   scripts/build-base-image.sh, trusting the host's CA bundle)
+  NBSTEPS_COMPOSE  compose command, e.g. "docker-compose" (default: `docker compose` when
+                   the v2 plugin is there, else docker-compose)
+  NBSTEPS_TEST_BUILD_CACHE=1  let the session build use the layer cache (default: build
+                   every image from nothing with --no-cache)
+"""
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+CORPUS = REPO.parent / "shared" / "data" / "qanon" / "posts.json"
+CORPUS_OVERRIDE = Path(__file__).resolve().parent / "compose.corpus.yml"
+STEPS = ("ingest", "preprocess", "model")
+FOLDERS = ("data", "outputs", "logs")
+# Neither root nor the usual first user (1000), so an ownership check means something.
+TEST_UID = TEST_GID = 1234
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
+# Top-level entries of the repository that no image or compose project needs.
+NOT_COPIED = {".git", "data", "outputs", "logs", ".venv", "venv", "artifacts", "build", "dist",
+              ".pytest_cache", ".ruff_cache", ".mypy_cache"}
+
+
+def run(args: list[str], *, env: dict | None = None, cwd: Path | None = None,
+        timeout: float = 900, check: bool = True) -> subprocess.CompletedProcess:
+    """Run a command, output captured; with check, a failure shows its output."""
+    result = subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True,
+                            timeout=timeout, stdin=subprocess.DEVNULL)
+    if check and result.returncode != 0:
+        raise AssertionError(describe(result))
+    return result
+
+
+def describe(result: subprocess.CompletedProcess) -> str:
+    return (f"`{shlex.join(result.args)}` exited {result.returncode}\n"
+            f"--- stdout (end)\n{result.stdout[-4000:]}\n--- stderr (end)\n{result.stderr[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def docker() -> list[str]:
+    """The compose command, once a Docker engine answers; fails (never skips) otherwise."""
+    if shutil.which("docker") is None:
+        pytest.fail("no `docker` command: run scripts/start-docker.sh (installs and starts "
+                    "the engine) before the container tests", pytrace=False)
+    info = run(["docker", "info"], check=False, timeout=60)
+    if info.returncode != 0:
+        pytest.fail("no Docker engine answers `docker info`: run scripts/start-docker.sh "
+                    f"first\n{info.stderr[-1000:]}", pytrace=False)
+    if os.environ.get("NBSTEPS_COMPOSE"):
+        return shlex.split(os.environ["NBSTEPS_COMPOSE"])
+    if run(["docker", "compose", "version"], check=False, timeout=60).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    pytest.fail("neither `docker compose` nor docker-compose: run scripts/start-docker.sh",
+                pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def base_image(docker) -> str:
+    if os.environ.get("BASE_IMAGE"):
+        return os.environ["BASE_IMAGE"]
+    args = [str(REPO / "scripts" / "build-base-image.sh")]
+    if HOST_CA_BUNDLE.is_file():  # a proxy CA, where there is one, is in the host's bundle
+        args += ["--ca-bundle", str(HOST_CA_BUNDLE)]
+    return run(args, timeout=900).stdout.strip().splitlines()[-1]
+
+
+@pytest.fixture(scope="session")
+def tag() -> str:
+    """Image tag of this session: the user's own `latest` images are never touched."""
+    return f"test-{uuid.uuid4().hex[:8]}"
+
+
+def copy_repository(target: Path) -> Path:
+    """The repository's files (not its data, runs or .git) in a folder of their own."""
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        ignored = {n for n in names if n == "__pycache__" or n.endswith(".egg-info")}
+        if Path(folder) == REPO:
+            ignored |= NOT_COPIED & set(names)
+        return ignored
+
+    shutil.copytree(REPO, target, ignore=ignore, symlinks=True)
+    return target
+
+
+@dataclass
+class Compose:
+    """A compose project in its own folder and name: `compose("run", "--rm", "model")`."""
+
+    command: list[str]
+    folder: Path
+    name: str
+    env: dict[str, str]
+    files: list[Path] = field(default_factory=list)
+
+    def __call__(self, *args: str, timeout: float = 900, check: bool = False):
+        options = ["-p", self.name, "--project-directory", str(self.folder)]
+        for file in self.files:
+            options += ["-f", str(file)]
+        return run([*self.command, *options, *args], env=self.env, cwd=self.folder,
+                   timeout=timeout, check=check)
+
+    def path(self, container_path: str) -> Path:
+        """Host path of /data/..., /outputs/... or /logs/... as seen in a container."""
+        folder, _, rest = container_path.lstrip("/").partition("/")
+        assert folder in FOLDERS, container_path
+        return self.folder / folder / rest
+
+    def record(self, step: str, run_id: str | None = None) -> dict:
+        name = f"{run_id}.json" if run_id else "latest.json"
+        return json.loads((self.folder / "outputs" / step / name).read_text())
+
+    def records(self, step: str) -> list[dict]:
+        folder = self.folder / "outputs" / step
+        if not folder.is_dir():
+            return []
+        return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))
+                if p.name != "latest.json"]
+
+
+def compose_env(base_image: str, tag: str) -> dict[str, str]:
+    return os.environ | {
+        "BASE_IMAGE": base_image,
+        "NBSTEPS_TAG": tag,
+        "UID": str(TEST_UID),
+        "GID": str(TEST_GID),
+        "NBSTEPS_CORPUS_FILE": str(CORPUS),
+        "BUILDKIT_PROGRESS": "plain",  # BuildKit, where used, prints CACHED line by line
+    }
+
+
+@pytest.fixture(scope="session")
+def build_dir(tmp_path_factory) -> Path:
+    """The build context: a copy of the repository, so tests may edit it."""
+    return copy_repository(tmp_path_factory.mktemp("context") / "repo")
+
+
+@dataclass
+class Images:
+    tag: str
+    names: dict[str, str]
+    build_s: float
+    output: str
+
+
+@pytest.fixture(scope="session")
+def images(docker, base_image, tag, build_dir) -> Iterator[Images]:
+    """Every step image, built once per session with compose from the local base image."""
+    compose = Compose(docker, build_dir, f"nbsteps-build-{tag}", compose_env(base_image, tag))
+    cache = [] if os.environ.get("NBSTEPS_TEST_BUILD_CACHE") == "1" else ["--no-cache"]
+    started = time.monotonic()
+    result = compose("build", *cache, timeout=3000, check=True)
+    built = Images(tag, {s: f"nbsteps-{s}:{tag}" for s in STEPS},
+                   time.monotonic() - started, result.stdout + result.stderr)
+    print(f"\nbuilt {len(STEPS)} images in {built.build_s:.0f} s "
+          f"({'cache allowed' if cache == [] else '--no-cache'})")
+    yield built
+    remove_images(built.names.values())
+
+
+def remove_images(names) -> None:
+    run(["docker", "image", "rm", "--force", *names], check=False, timeout=300)
+
+
+@pytest.fixture(scope="session")
+def new_project(docker, base_image, tag, images, tmp_path_factory) -> Iterator[Callable[[], Compose]]:
+    """Factory of compose projects: docker-compose.yml and params/ copied from the repository,
+    empty data/, outputs/ and logs/ owned by the test user, the corpus server override on."""
+    made: list[Compose] = []
+
+    def make() -> Compose:
+        folder = tmp_path_factory.mktemp("project")
+        shutil.copy2(REPO / "docker-compose.yml", folder)
+        shutil.copytree(REPO / "params", folder / "params")
+        for name in FOLDERS:
+            (folder / name).mkdir()
+            os.chown(folder / name, TEST_UID, TEST_GID)
+        compose = Compose(docker, folder, f"nbsteps-test-{uuid.uuid4().hex[:8]}",
+                          compose_env(base_image, tag),
+                          [folder / "docker-compose.yml", CORPUS_OVERRIDE])
+        made.append(compose)
+        return compose
+
+    yield make
+    for compose in made:
+        compose("down", "--remove-orphans", "--volumes", "--timeout", "5", timeout=300)
+
+
+@pytest.fixture(scope="session")
+def corpus_file() -> Path:
+    if not CORPUS.is_file():
+        pytest.fail(f"the real corpus is not at {CORPUS} (shared/ beside the repository)",
+                    pytrace=False)
+    return CORPUS

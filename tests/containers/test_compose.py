@@ -1,0 +1,193 @@
+"""The pipeline in containers, joined by docker-compose.yml, as the README tells users to run it:
+
+    docker compose run --rm model                 # the whole pipeline
+    docker compose run --rm --no-deps model -p k=200
+
+Each project starts from empty folders owned by a non-root test user (UID/GID 1234), and
+ingest downloads the real corpus over HTTP from a server container on the compose network
+(compose.corpus.yml).
+"""
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.containers.conftest import FOLDERS, STEPS, TEST_GID, TEST_UID, describe, run
+
+pytestmark = pytest.mark.containers
+
+# The real corpus: posts with more than min_size=50 characters of text.
+PROCESSED_ROWS = 2266
+PIPELINE = ("run", "--rm", "model")  # the documented command
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def count_parquet_rows(compose, image: str) -> int:
+    """Read the processed table with the preprocess image's pandas (the host may have none)."""
+    result = run(["docker", "run", "--rm", "--network", "none", "--user", f"{TEST_UID}:{TEST_GID}",
+                  "-v", f"{compose.folder / 'data'}:/data:ro", "--entrypoint", "python3", image,
+                  "-c", "import pandas; print(len(pandas.read_parquet("
+                  "'/data/processed/posts.parquet')))"], timeout=120)
+    return int(result.stdout.strip())
+
+
+def owners_other_than_test_user(folder: Path) -> list[str]:
+    """Everything below data/, outputs/ and logs/ not owned by TEST_UID:TEST_GID (links too)."""
+    wrong = []
+    for name in FOLDERS:
+        for path in [folder / name, *(folder / name).rglob("*")]:
+            info = os.lstat(path)
+            if (info.st_uid, info.st_gid) != (TEST_UID, TEST_GID):
+                wrong.append(f"{path.relative_to(folder)} {info.st_uid}:{info.st_gid}")
+    return wrong
+
+
+@pytest.fixture(scope="module")
+def pipeline(new_project, corpus_file):
+    """One full run of the documented command from empty folders, timed."""
+    compose = new_project()
+    started = time.monotonic()
+    result = compose(*PIPELINE, timeout=1800)
+    compose.duration_s = time.monotonic() - started
+    print(f"\nwhole pipeline in containers: {compose.duration_s:.0f} s")
+    assert result.returncode == 0, describe(result)
+    return compose
+
+
+def test_whole_pipeline_succeeds_from_empty_folders(pipeline, corpus_file):
+    for step in STEPS:
+        record = pipeline.record(step)
+        assert record["status"] == "succeeded", (step, record.get("error"))
+        notebook, html = pipeline.path(record["notebook"]), pipeline.path(record["html"])
+        assert notebook.is_file() and notebook.suffix == ".ipynb", notebook
+        assert html.is_file() and html.stat().st_size > 0, html
+        assert (pipeline.folder / "logs" / step / f"{record['run_id']}.log").is_file()
+    assert pipeline.record("ingest")["parameters"]["source"] == "http://corpus:8000/posts.json"
+    raw = pipeline.folder / "data" / "raw" / "posts.json"
+    assert sha256(raw) == sha256(corpus_file), "ingest did not fetch the served corpus"
+
+
+def test_pipeline_writes_the_processed_table_and_the_model(pipeline, images):
+    assert count_parquet_rows(pipeline, images.names["preprocess"]) == PROCESSED_ROWS
+    model = pipeline.record("model")
+    results = pipeline.folder / "data" / "model" / model["run_id"]
+    assert (pipeline.folder / "data" / "model" / "latest").resolve() == results.resolve()
+    assert (results / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    lines = (results / "coordinates.csv").read_text().splitlines()
+    assert len(lines) == 1 + model["parameters"]["k"], "one row per part, plus the header"
+    assert json.loads((results / "summary.json").read_text())
+    written = {entry["path"] for entry in model["outputs"]}
+    assert {Path(p).name for p in written} == {"coordinates.csv", "plot.png", "summary.json"}
+
+
+def test_every_file_belongs_to_the_user_who_ran_compose(pipeline):
+    assert owners_other_than_test_user(pipeline.folder) == []
+
+
+def test_one_step_alone_with_other_parameters(pipeline):
+    before = {r["run_id"] for r in pipeline.records("model")}
+    result = pipeline("run", "--rm", "--no-deps", "model", "-p", "k=200", timeout=900)
+    assert result.returncode == 0, describe(result)
+    [record] = [r for r in pipeline.records("model") if r["run_id"] not in before]
+    assert record["status"] == "succeeded" and record["parameters"]["k"] == 200
+    notebook = pipeline.path(record["notebook"])
+    assert "k = 200" in notebook.read_text(), "the executed notebook lacks the new parameter"
+    rows = (pipeline.folder / "data" / "model" / record["run_id"] / "coordinates.csv")
+    assert len(rows.read_text().splitlines()) == 1 + 200
+    # Upstream steps did not run again.
+    assert len(pipeline.records("preprocess")) == 1
+    assert owners_other_than_test_user(pipeline.folder) == []
+
+
+def test_compose_stop_ends_a_long_model_run_promptly(pipeline):
+    """`docker compose stop` during a long t-SNE: the step ends within seconds, its record
+    says cancelled, and no partial results are left."""
+    latest_before = (pipeline.folder / "data" / "model" / "latest").resolve()
+    before = {r["run_id"] for r in pipeline.records("model")}
+    (pipeline.folder / "params" / "model.yaml").write_text("method: t-SNE\nk: 3000\n")
+    result = pipeline("up", "--detach", "--no-deps", "model", timeout=300)
+    assert result.returncode == 0, describe(result)
+
+    record = wait_for_new_record(pipeline, before, timeout_s=120)
+    log = pipeline.folder / "logs" / "model" / f"{record['run_id']}.log"
+    wait_for(lambda: log.is_file() and "authorship" in log.read_text(errors="replace")
+             or running_s(record) > 8, timeout_s=60)
+    container = pipeline("ps", "-q", "model", check=True).stdout.split()[0]
+    assert inspect(container, "{{.State.Running}}") == "true", "model ended before the stop"
+
+    started = time.monotonic()
+    stopped = pipeline("stop", "model", timeout=120)
+    stop_s = time.monotonic() - started
+    print(f"\n`stop` ended the t-SNE run in {stop_s:.1f} s")
+    assert stopped.returncode == 0, describe(stopped)
+    assert stop_s < 15, f"stop took {stop_s:.1f} s"
+    assert inspect(container, "{{.State.ExitCode}}") == "130", "not the cancelled exit code"
+
+    final = pipeline.record("model", record["run_id"])
+    assert final["status"] == "cancelled", final
+    assert not (pipeline.folder / "data" / "model" / record["run_id"]).exists()
+    assert (pipeline.folder / "data" / "model" / "latest").resolve() == latest_before
+    assert owners_other_than_test_user(pipeline.folder) == []
+
+
+def running_s(record: dict) -> float:
+    from datetime import UTC, datetime
+
+    return (datetime.now(UTC) - datetime.fromisoformat(record["started"])).total_seconds()
+
+
+def wait_for(condition, timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.5)
+
+
+def wait_for_new_record(compose, before: set[str], timeout_s: float) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        new = [r for r in compose.records("model") if r["run_id"] not in before]
+        if new:
+            return new[0]
+        time.sleep(0.5)
+    raise AssertionError(f"no model run started: {compose('logs', 'model').stdout[-2000:]}")
+
+
+def inspect(container: str, template: str) -> str:
+    return run(["docker", "inspect", "--format", template, container]).stdout.strip()
+
+
+@pytest.mark.parametrize("bad_value", ["1000000", "-5"], ids=["fails-in-notebook", "rejected"])
+def test_a_failed_step_stops_the_chain_and_keeps_earlier_data(new_project, corpus_file,
+                                                              bad_value):
+    """min_size=1000000 passes the runner's checks and fails in the notebook (no post is that
+    long); -5 is refused before any kernel starts. Either way: non-zero exit, model never
+    starts, the raw data ingest wrote is untouched, nothing half-written downstream."""
+    compose = new_project()
+    result = compose("run", "--rm", "ingest", timeout=900)
+    assert result.returncode == 0, describe(result)
+    raw = compose.folder / "data" / "raw" / "posts.json"
+    digest = sha256(raw)
+
+    (compose.folder / "params" / "preprocess.yaml").write_text(f"min_size: {bad_value}\n")
+    result = compose(*PIPELINE, timeout=900)
+
+    assert result.returncode != 0, "the documented command hid a failed step"
+    assert sha256(raw) == digest, "ingest's data changed"
+    assert not (compose.folder / "data" / "processed" / "posts.parquet").exists()
+    assert compose.records("model") == [], "model ran after a failed preprocess"
+    assert compose("ps", "-a", "-q", "model").stdout.strip() == "", "a model container exists"
+    if bad_value == "1000000":
+        record = compose.record("preprocess")
+        assert record["status"] == "failed", record
+        notebook = compose.path(record["notebook"])
+        assert notebook.is_file() and "CorpusFormatError" in notebook.read_text()
+        assert compose.path(record["html"]).is_file()
+    assert owners_other_than_test_user(compose.folder) == []

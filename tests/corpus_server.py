@@ -1,0 +1,75 @@
+"""A real HTTP server on loopback that serves a corpus, and misbehaves on request.
+
+Routes: any file under `root` by its name; `/missing` answers 404; `/page.html` answers an
+HTML page with status 200; `/stall` sends headers and a few bytes, then nothing; `/trickle` sends a byte every 0.1 s.
+"""
+
+import threading
+import time
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+HTML_PAGE = b"<!DOCTYPE html><html><body><h1>Rate limited</h1></body></html>"
+
+
+class CorpusServer:
+    def __init__(self, root: Path):
+        self.root = root
+        self.stop_stalling = threading.Event()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.make_handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_stalling.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def make_handler(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output quiet
+                pass
+
+            def do_GET(self):
+                name = self.path.lstrip("/")
+                if name == "page.html":
+                    self.answer(HTTPStatus.OK, HTML_PAGE, "text/html")
+                elif name == "stall":
+                    self.send_response(HTTPStatus.OK)
+                    self.send_header("Content-Length", "1000000")
+                    self.end_headers()
+                    self.wfile.write(b'{"posts": [')
+                    self.wfile.flush()
+                    server.stop_stalling.wait(60)
+                elif name == "trickle":
+                    self.send_response(HTTPStatus.OK)
+                    self.send_header("Content-Length", "1000000")
+                    self.end_headers()
+                    while not server.stop_stalling.wait(0.1):
+                        self.wfile.write(b" ")
+                        self.wfile.flush()
+                elif (server.root / name).is_file():
+                    self.answer(HTTPStatus.OK, (server.root / name).read_bytes(), "application/json")
+                else:
+                    self.answer(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
+
+            def answer(self, status, body: bytes, kind: str):
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        return Handler
