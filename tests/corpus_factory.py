@@ -6,11 +6,52 @@ import random
 from pathlib import Path
 
 SITES = ("4ch", "8ch", "8kun")
-WORDS = (
-    "the storm is coming trust the plan patriots watch news unfold soon where we go one "
-    "we go all future proves past they never thought she would lose expand your thinking "
-    "q clearance anons bread dig memes war white hat black hat military intelligence"
-).split()
+WORDS = [
+    "the",
+    "storm",
+    "is",
+    "coming",
+    "trust",
+    "the",
+    "plan",
+    "patriots",
+    "watch",
+    "news",
+    "unfold",
+    "soon",
+    "where",
+    "we",
+    "go",
+    "one",
+    "we",
+    "go",
+    "all",
+    "future",
+    "proves",
+    "past",
+    "they",
+    "never",
+    "thought",
+    "she",
+    "would",
+    "lose",
+    "expand",
+    "your",
+    "thinking",
+    "q",
+    "clearance",
+    "anons",
+    "bread",
+    "dig",
+    "memes",
+    "war",
+    "white",
+    "hat",
+    "black",
+    "hat",
+    "military",
+    "intelligence",
+]
 START = 1509223468  # 2017-10-28, the real corpus' first post
 SPAN = 1669597580 - START
 

@@ -1,11 +1,11 @@
 """A real HTTP server on loopback that serves a corpus, and misbehaves on request.
 
 Routes: any file under `root` by its name; `/missing` answers 404; `/page.html` answers an
-HTML page with status 200; `/stall` sends headers and a few bytes, then nothing; `/trickle` sends a byte every 0.1 s.
+HTML page with status 200; `/stall` sends headers and a few bytes, then nothing;
+`/trickle` sends a byte every 0.1 s.
 """
 
 import threading
-import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -61,7 +61,8 @@ class CorpusServer:
                         self.wfile.write(b" ")
                         self.wfile.flush()
                 elif (server.root / name).is_file():
-                    self.answer(HTTPStatus.OK, (server.root / name).read_bytes(), "application/json")
+                    body = (server.root / name).read_bytes()
+                    self.answer(HTTPStatus.OK, body, "application/json")
                 else:
                     self.answer(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
 

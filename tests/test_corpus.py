@@ -31,7 +31,8 @@ def assert_untouched(target):
 def test_download_replaces_the_target_with_the_checked_corpus(corpus_server, target):
     write_corpus(corpus_server.root / "posts.json")
     assert fetch(f"{corpus_server.url}/posts.json", target) == 300
-    assert json.loads(target.read_bytes()) == json.loads((corpus_server.root / "posts.json").read_bytes())
+    served = json.loads((corpus_server.root / "posts.json").read_bytes())
+    assert json.loads(target.read_bytes()) == served
     assert [p.name for p in target.parent.iterdir()] == ["posts.json"]
 
 

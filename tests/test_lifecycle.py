@@ -41,7 +41,8 @@ def write_notebook(path, sources):
     cells = [new_code_cell(source) for source in sources]
     cells[0].metadata["tags"] = ["parameters"]
     nb = new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
     nbformat.write(nb, path)
 
 
@@ -65,7 +66,8 @@ def test_a_dead_kernel_has_its_own_exit_code_and_a_failed_record(odd_project):
     assert "the kernel died" in result.stderr.strip().splitlines()[-1]
     record = latest(odd_project, "crash")
     assert record["status"] == "failed" and record["exit_code"] == 4
-    assert not (odd_project.data / "crash").exists() or not any((odd_project.data / "crash").iterdir())
+    crash_data = odd_project.data / "crash"
+    assert not crash_data.exists() or not any(crash_data.iterdir())
 
 
 def test_a_slow_step_runs_to_completion(odd_project):

@@ -29,7 +29,8 @@ def declared():
 
 def test_cell_gives_names_kinds_defaults_help_and_limits(declared):
     k = declared["k"]
-    assert (k.kind, k.default, k.help, k.minimum, k.maximum) == ("int", 100, "number of parts", 2, 10000)
+    described = (k.kind, k.default, k.help, k.minimum, k.maximum)
+    assert described == ("int", 100, "number of parts", 2, 10000)
     assert declared["method"].choices == ("PCA", "t-SNE")
     assert declared["extra"].kind == "list"
     assert declared["seed"].kind == "any"
@@ -96,7 +97,8 @@ def test_later_sources_override_earlier_ones(declared):
 
 
 def test_unknown_name_lists_the_valid_ones(declared):
-    with pytest.raises(ParameterError, match=r"unknown parameter 'kk' \(-p\); valid names: k, method"):
+    message = r"unknown parameter 'kk' \(-p\); valid names: k, method"
+    with pytest.raises(ParameterError, match=message):
         resolve_values(declared, ("-p", {"kk": "3"}))
 
 

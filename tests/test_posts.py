@@ -20,7 +20,8 @@ def test_text_is_cleaned_in_order_newlines_then_leading_url_then_lower_case():
     raw[1]["text"] = "Keep\nthis URL https://x.org inside a long enough post, it is fine."
     frame, _ = posts.normalize_posts(raw, 0)
     # With newlines made spaces first, a leading URL takes the whole post with it.
-    assert frame["text"].tolist()[0] == "keep this url https://x.org inside a long enough post, it is fine."
+    expected = "keep this url https://x.org inside a long enough post, it is fine."
+    assert frame["text"].tolist()[0] == expected
     assert (frame["size"] == frame["text"].str.len()).all()
 
 

@@ -118,7 +118,9 @@ def assert_failed_cleanly(space, result, before, step, exit_code, message):
         ("stall", None, "stalled: no data for timeout_s=1 s"),
     ],
 )
-def test_bad_downloads_fail_ingest_and_keep_the_good_copy(space, corpus_server, route, body, message):
+def test_bad_downloads_fail_ingest_and_keep_the_good_copy(
+    space, corpus_server, route, body, message
+):
     if body is not None:
         (corpus_server.root / route).write_bytes(body)
     before = space.files()

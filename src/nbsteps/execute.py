@@ -4,11 +4,12 @@ Success is decided by papermill's exception (or its absence), never by reading t
 notebook: a killed kernel or a timed-out cell leaves no error marker in it.
 """
 
+import contextlib
 import logging
 import os
 import secrets
-import signal
 import shutil
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -141,7 +142,7 @@ def finish_skipped(project: Project, record: RunRecord, previous: RunRecord) -> 
     origin = previous.reused_run or previous.run_id
     record.status = SKIPPED
     record.reused_run = origin
-    record.reason = f"up to date: outputs of {origin} are current"
+    record.reason = f"up to date: outputs of {origin}"
     record.notebook, record.html = previous.notebook, previous.html
     record.inputs, record.outputs = previous.inputs, previous.outputs
     record.exit_code = 0
@@ -281,10 +282,9 @@ def signal_kernel(km: AsyncKernelManager, signum: int) -> None:
     pid = getattr(km.provisioner, "pid", None)
     if pid is None:
         return
-    try:
-        os.killpg(pid, signum)  # the kernel leads its own session (jupyter_client starts it so)
-    except (ProcessLookupError, PermissionError):
-        pass
+    # The kernel leads its own session (jupyter_client starts it so); it may be gone already.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signum)
 
 
 def progress_reporter(step: Step, record: RunRecord, on_progress: ProgressCallback | None):

@@ -1,0 +1,59 @@
+# nbsteps: `make help` lists the targets. The two that matter: `make run` and `make test`.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Where the real corpus lives on the development machines (never committed).
+CORPUS ?= ../shared/data/qanon/posts.json
+# `make run SOURCE=path-or-url` fetches the corpus from elsewhere (a path is made absolute,
+# since the notebook resolves relative paths from notebooks/).
+SOURCE_ARG = $(if $(SOURCE),-p ingest.source=$(if $(wildcard $(SOURCE)),$(abspath $(SOURCE)),$(SOURCE)))
+
+.PHONY: help install run test test-fast lint format constraints clean-runs dashboard bench
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/nbsteps: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $@
+
+install: $(BIN)/nbsteps ## create .venv with the exact pinned versions (constraints.txt)
+
+run: install ## run the whole pipeline; SOURCE=file-or-url, ARGS="-p model.k=200" to override
+	$(BIN)/nbsteps run all $(SOURCE_ARG) $(ARGS)
+
+test: install ## run every test: unit, notebooks (nbval), real corpus, browser, containers
+	$(BIN)/pytest $(ARGS)
+
+test-fast: install ## the tests that need neither Docker nor a browser
+	$(BIN)/pytest -m "not containers and not browser" $(ARGS)
+
+lint: install ## ruff, stripped notebooks, hadolint on every Dockerfile
+	$(BIN)/ruff check src tests notebooks benchmarks
+	$(BIN)/nbstripout --verify notebooks/*.ipynb
+	$(BIN)/hadolint containers/*/Dockerfile
+
+format: install ## fix what ruff can fix and strip notebook outputs
+	$(BIN)/ruff check --fix src tests notebooks benchmarks
+	$(BIN)/nbstripout notebooks/*.ipynb
+
+constraints: ## re-freeze constraints.txt after changing a pin in pyproject.toml
+	rm -rf /tmp/nbsteps-freeze && $(PYTHON) -m venv /tmp/nbsteps-freeze
+	/tmp/nbsteps-freeze/bin/pip install --quiet -e ".[dev]"
+	{ sed -n '1,3p' constraints.txt; /tmp/nbsteps-freeze/bin/pip freeze --exclude-editable; } > constraints.new
+	mv constraints.new constraints.txt
+
+dashboard: install ## serve the dashboard on http://127.0.0.1:8866
+	$(BIN)/nbsteps dashboard
+
+bench: install ## measure the fast paths against the plain ones; prints a table, writes JSON
+	$(BIN)/python benchmarks/run.py --corpus $(CORPUS) $(ARGS)
+
+clean-runs: ## delete every run's data, executed notebooks and logs (asks first)
+	@read -p "Delete everything in data/, outputs/ and logs/? [y/N] " answer && [ "$$answer" = y ]
+	find data outputs logs -mindepth 1 ! -name .gitkeep -delete
