@@ -58,6 +58,15 @@ def test_pca_coordinates_equal_the_original_up_to_axis_sign():
     assert_equal_up_to_axis_sign(authorship.embed_2d(distances, "PCA", 0), original_pca(parts))
 
 
+def test_pca_beyond_the_full_svd_size_agrees_with_the_full_svd():
+    rng = np.random.default_rng(2)
+    k = authorship.FULL_SVD_MAX_K + 20
+    distances = manhattan_distances(rng.poisson(3.0, size=(k, 60)))
+    assert authorship.choose_pca_solver(k) == "arpack"
+    expected = PCA(n_components=2, svd_solver="full").fit_transform(distances)
+    assert_equal_up_to_axis_sign(authorship.embed_2d(distances, "PCA", 0), expected)
+
+
 def test_tsne_is_seeded_so_reruns_agree():
     rng = np.random.default_rng(1)
     points = rng.random((25, 4))

@@ -19,6 +19,7 @@ label = "007"  # a code that must stay text
 force = False  # do it again
 extra: list = []  # more things
 seed = None  # anything
+source: str | list = "a.json"  # one location or several
 '''
 
 
@@ -58,6 +59,10 @@ def test_repository_notebooks_declare_their_parameters():
         ("extra", "[1, 2]", [1, 2]),
         ("seed", "null", None),
         ("seed", "12", 12),
+        ("source", "http://h/p.json", "http://h/p.json"),
+        ("source", "[a.json, b.json]", ["a.json", "b.json"]),
+        ("source", "007", "007"),
+        ("source", ["x", "y"], ["x", "y"]),
     ],
 )
 def test_text_values_take_the_declared_type(declared, name, text, expected):
@@ -78,6 +83,7 @@ def test_text_values_take_the_declared_type(declared, name, text, expected):
         ("force", "maybe", "expects bool"),
         ("label", 7, "expects str"),
         ("extra", "{a: 1}", "expects list"),
+        ("source", 3, "expects str | list"),
     ],
 )
 def test_values_that_do_not_fit_are_refused_with_what_fits(declared, name, value, message):
@@ -144,3 +150,9 @@ def test_params_file_must_be_a_mapping(tmp_path):
     path.write_text("k: [1,\n")
     with pytest.raises(ParameterError, match="not valid YAML"):
         read_params_file(path)
+
+
+def test_an_annotation_must_name_supported_kinds():
+    assert parse_parameters_cell("x: int | float = 1")["x"].kind == "int | float"
+    with pytest.raises(UsageError, match="annotate with"):
+        parse_parameters_cell("x: set = 1")

@@ -4,6 +4,8 @@ Success is decided by papermill's exception (or its absence), never by reading t
 notebook: a killed kernel or a timed-out cell leaves no error marker in it.
 """
 
+from __future__ import annotations
+
 import contextlib
 import logging
 import os
@@ -16,19 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import nbformat
-import papermill
-from jupyter_client import AsyncKernelManager
-from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
-from papermill.exceptions import PapermillExecutionError
+from typing import TYPE_CHECKING, Any
 
 from nbsteps import export, freshness
 from nbsteps.errors import EXIT_CANCELLED, EXIT_FAILED, EXIT_KERNEL_DIED, MissingInputError
+from nbsteps.notebook import count_code_cells
 from nbsteps.parameters import RUNNER_PARAMETERS, read_parameters, read_params_file, resolve_values
 from nbsteps.project import Project, Step
+
+if TYPE_CHECKING:
+    from jupyter_client import AsyncKernelManager
+
 from nbsteps.records import (
     CANCELLED,
     FAILED,
@@ -98,8 +98,13 @@ def run_step(
     cancel: threading.Event | None = None,
     kernel: AsyncKernelManager | None = None,
     progress_bar: bool = False,
+    publish_html: Callable[[RunRecord], None] | None = None,
 ) -> RunRecord:
-    """Run one step and return its record; raises only when nothing ran (bad input)."""
+    """Run one step and return its record; raises only when nothing ran (bad input).
+
+    The HTML copy is written before returning, unless `publish_html` takes it over (the
+    pipeline hands it to a background thread so the next step need not wait for it).
+    """
     step = project.step(step_name)
     values = resolve_parameters(step, overrides or {})
     inputs = check_inputs(project, step)
@@ -111,7 +116,9 @@ def run_step(
         return finish_skipped(project, record, previous)
     if force and previous is not None:
         record.reason = "forced (--force)"
-    return execute_record(project, step, record, on_progress, cancel, kernel, progress_bar)
+    return execute_record(
+        project, step, record, on_progress, cancel, kernel, progress_bar, publish_html
+    )
 
 
 def start_record(
@@ -162,6 +169,7 @@ def execute_record(
     cancel: threading.Event | None,
     kernel: AsyncKernelManager | None,
     progress_bar: bool,
+    publish_html: Callable[[RunRecord], None] | None,
 ) -> RunRecord:
     started = time.monotonic()
     cancel = cancel or threading.Event()
@@ -182,9 +190,9 @@ def execute_record(
         collect_outputs(project, step, record)
     if record.status != SUCCEEDED:
         remove_partial_outputs(project, step, record.run_id)
-    export.export_html(Path(record.notebook), Path(record.html))
     close_record(project, record, started)
     report_outcome(record)
+    (publish_html or export.publish_html)(record)
     return record
 
 
@@ -209,6 +217,13 @@ def execute_notebook(
     progress_bar: bool,
 ) -> tuple[str, int, str | None]:
     """(status, exit code, error line) of one papermill execution."""
+    # Imported here: papermill (with nbformat's schema validation) takes a second or more
+    # to import, which a run whose every step is up to date should not pay.
+    import papermill
+    from jupyter_core.utils import run_sync
+    from nbclient.exceptions import DeadKernelError
+    from papermill.exceptions import PapermillExecutionError
+
     parameters = dict(record.parameters)
     declared = read_parameters(step.notebook)
     runner_values = {"data_dir": str(project.folders.data), "run_id": record.run_id}
@@ -257,6 +272,9 @@ def start_kernel(cwd: Path, log_stream) -> AsyncKernelManager:
     An async manager, because nbclient only notices a dead kernel while it can poll: with a
     blocking client it waits for the dead kernel's reply forever.
     """
+    from jupyter_client import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
     km = AsyncKernelManager(kernel_name="python3")
     run_sync(km.start_kernel)(cwd=str(cwd), stdout=log_stream, stderr=log_stream)
     return km
@@ -306,11 +324,6 @@ def progress_reporter(step: Step, record: RunRecord, on_progress: ProgressCallba
     return on_cell_start
 
 
-def count_code_cells(notebook: Path) -> int:
-    nb = nbformat.read(notebook, as_version=4)
-    return sum(1 for cell in nb.cells if cell.cell_type == "code" and cell.source.strip())
-
-
 def first_line(text: str) -> str:
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     return lines[0] if lines else ""
@@ -347,10 +360,9 @@ def close_record(project: Project, record: RunRecord, started: float) -> None:
     folder = project.folders.outputs / record.step
     write_record(project.folders.outputs, record)
     link_latest(folder / f"{record.run_id}.json", folder / "latest.json")
-    for suffix in (".ipynb", ".html"):
-        target = Path(record.notebook).with_suffix(suffix)
-        if target.exists():
-            link_latest(target, folder / f"latest{suffix}")
+    for path, link in ((record.notebook, "latest.ipynb"), (record.html, "latest.html")):
+        if Path(path).exists():  # a skipped run points at the files of the run it reuses
+            link_latest(Path(path), folder / link)
 
 
 def report_outcome(record: RunRecord) -> None:

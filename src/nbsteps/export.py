@@ -3,7 +3,7 @@
 import logging
 from pathlib import Path
 
-from nbsteps.records import write_text_atomic
+from nbsteps.records import RunRecord, link_latest, write_text_atomic
 
 log = logging.getLogger("nbsteps")
 # nbconvert warns about every image without alt text (every plot): not a user's concern.
@@ -23,3 +23,10 @@ def export_html(notebook: Path, html: Path) -> bool:
     body, _ = HTMLExporter(log=quiet).from_filename(str(notebook))
     write_text_atomic(html, body)
     return True
+
+
+def publish_html(record: RunRecord) -> None:
+    """Export the run's HTML copy and point `<step>/latest.html` at it."""
+    html = Path(record.html)
+    if export_html(Path(record.notebook), html):
+        link_latest(html, html.parent / "latest.html")

@@ -16,8 +16,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
+from nbsteps.notebook import read_cells
 from nbsteps.project import Project, Step
 from nbsteps.records import SKIPPED, SUCCEEDED, RunRecord, hash_file, read_history
 
@@ -45,8 +44,7 @@ def digest(value: Any) -> str:
 def find_local_modules(notebook: Path) -> list[Path]:
     """Modules beside the notebook that it imports, directly or through each other."""
     folder = notebook.parent
-    nb = nbformat.read(notebook, as_version=4)
-    pending = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+    pending = [cell.source for cell in read_cells(notebook) if cell.kind == "code"]
     found: dict[str, Path] = {}
     while pending:
         for name in imported_names(pending.pop()):

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import yaml
 
 from nbsteps.errors import ParameterError, UsageError
+from nbsteps.notebook import read_cells
 
 # Set by the runner for every run; a user cannot override them with -p.
 RUNNER_PARAMETERS = ("data_dir", "run_id")
@@ -53,11 +53,7 @@ class Parameter:
 
 def read_parameters(notebook: Path) -> dict[str, Parameter]:
     """The parameters declared in the notebook's cell tagged `parameters`."""
-    try:
-        nb = nbformat.read(notebook, as_version=4)
-    except (OSError, ValueError) as error:
-        raise UsageError(f"cannot read notebook {notebook}: {error}") from error
-    cells = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    cells = [cell for cell in read_cells(notebook) if "parameters" in cell.tags]
     if len(cells) != 1:
         raise UsageError(
             f"{notebook.name} must have exactly one cell tagged `parameters` (found {len(cells)})"
@@ -81,7 +77,8 @@ def parse_parameters_cell(source: str, where: str = "parameters cell") -> dict[s
                 f"{where}: parameter {name!r} must have a literal default (a number, string, "
                 "bool, list, dict or None)"
             ) from error
-        parameters[name] = build_parameter(name, default, comments.get(statement.lineno, ""))
+        kind = read_annotation(statement, where)
+        parameters[name] = build_parameter(name, default, comments.get(statement.lineno, ""), kind)
     return parameters
 
 
@@ -110,8 +107,26 @@ def read_line_comments(source: str) -> dict[int, str]:
     return comments
 
 
-def build_parameter(name: str, default: Any, comment: str) -> Parameter:
-    kind = "any" if default is None else KIND_NAMES.get(type(default))
+def read_annotation(statement: ast.stmt, where: str) -> str | None:
+    """`name: str | list = ...` declares the kinds a value may take (else the default's)."""
+    if not isinstance(statement, ast.AnnAssign):
+        return None
+    names = []
+    pending = [statement.annotation]
+    while pending:
+        node = pending.pop(0)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            pending[:0] = [node.left, node.right]
+        elif isinstance(node, ast.Name) and node.id in KIND_NAMES.values():
+            names.append(node.id)
+        else:
+            raise UsageError(f"{where}: line {statement.lineno}: annotate with "
+                             f"{' | '.join(KIND_NAMES.values())} or a union of them")
+    return " | ".join(names)
+
+
+def build_parameter(name: str, default: Any, comment: str, kind: str | None = None) -> Parameter:
+    kind = kind or ("any" if default is None else KIND_NAMES.get(type(default)))
     if kind is None:
         raise UsageError(f"parameter {name!r} has a default of unsupported type {type(default)}")
     match = SPEC_PATTERN.search(comment)
@@ -144,49 +159,59 @@ def coerce_value(parameter: Parameter, value: Any) -> Any:
 
 
 def convert_kind(parameter: Parameter, value: Any) -> Any:
-    kind, name = parameter.kind, parameter.name
-    wrong = ParameterError(
-        f"parameter {name!r} expects {parameter.describe()}, got {value!r} "
+    """Convert to the declared kind, or to the first fitting kind of a `str | list` union;
+    a text value stays text only when no other kind of the union reads it."""
+    kinds = parameter.kind.split(" | ")
+    ordered = [kind for kind in kinds if kind != "str"] + (["str"] if "str" in kinds else [])
+    for kind in ordered:
+        try:
+            return convert_to(kind, value)
+        except ValueError:
+            continue
+    raise ParameterError(
+        f"parameter {parameter.name!r} expects {parameter.describe()}, got {value!r} "
         f"(default {parameter.default!r})"
     )
+
+
+def convert_to(kind: str, value: Any) -> Any:
+    """`value` as `kind`, parsing text; ValueError if it does not fit."""
     if kind == "any":
         return yaml.safe_load(value) if isinstance(value, str) else value
     if kind == "str":
         if isinstance(value, str):
             return value
-        raise wrong
+        raise ValueError(kind)
     if isinstance(value, str):
-        value = parse_text(kind, value, wrong)
-    if kind == "bool":
-        if isinstance(value, bool):
-            return value
-        raise wrong
+        value = parse_text(kind, value)
+    if kind == "bool" and isinstance(value, bool):
+        return value
     if isinstance(value, bool):  # bool is an int subclass; True is not a count
-        raise wrong
+        raise ValueError(kind)
     if kind == "int" and isinstance(value, int):
         return value
     if kind == "float" and isinstance(value, int | float):
         return float(value)
     if kind == "list" and isinstance(value, list) or kind == "dict" and isinstance(value, dict):
         return value
-    raise wrong
+    raise ValueError(kind)
 
 
-def parse_text(kind: str, text: str, wrong: ParameterError) -> Any:
+def parse_text(kind: str, text: str) -> Any:
     stripped = text.strip()
+    if kind == "bool":
+        lowered = stripped.lower()
+        if lowered in TRUE_WORDS | FALSE_WORDS:
+            return lowered in TRUE_WORDS
+        raise ValueError(kind)
+    if kind == "int":
+        return int(stripped)
+    if kind == "float":
+        return float(stripped)
     try:
-        if kind == "bool":
-            lowered = stripped.lower()
-            if lowered in TRUE_WORDS | FALSE_WORDS:
-                return lowered in TRUE_WORDS
-            raise wrong
-        if kind == "int":
-            return int(stripped)
-        if kind == "float":
-            return float(stripped)
         return yaml.safe_load(stripped)  # list or dict, written as YAML or JSON
-    except (ValueError, yaml.YAMLError) as error:
-        raise wrong from error
+    except yaml.YAMLError as error:
+        raise ValueError(kind) from error
 
 
 def check_limits(parameter: Parameter, value: Any) -> None:
