@@ -11,5 +11,6 @@ import atomic  # noqa: E402
 import authorship  # noqa: E402
 import corpus  # noqa: E402
 import posts  # noqa: E402
+import worklist  # noqa: E402
 
-__all__ = ["atomic", "authorship", "corpus", "posts"]
+__all__ = ["atomic", "authorship", "corpus", "posts", "worklist"]
