@@ -1,15 +1,30 @@
-"""Fetch the JSON corpus of posts and check it really is one (used by 1.ingest)."""
+"""Fetch the JSON corpus of posts, check it really is one, and read it post by post
+(used by 1.ingest and 2.preprocess).
 
+A corpus is a JSON object with a non-empty `posts` list of objects. It can be hundreds of MB,
+so it is never parsed as one document (a 420 MB file makes several GB of Python objects):
+`iter_posts` reads it in chunks and parses one post at a time with the standard library's
+JSON decoder, so every byte is still checked, in memory bounded by the largest post.
+"""
+
+import codecs
 import json
+import re
 import shutil
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from atomic import atomic_path
 
-CHUNK_BYTES = 1 << 16
+CHUNK_BYTES = 1 << 16  # what a download reads at a time
+READ_BYTES = 1 << 20  # what the parser reads at a time
+WHITESPACE = re.compile(r"[ \t\n\r]*")  # JSON's whitespace, exactly
+SEPARATOR = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")  # between two values of an array
+DECODER = json.JSONDecoder()
 
 
 class CorpusError(Exception):
@@ -19,26 +34,197 @@ class CorpusError(Exception):
 def check_corpus(path: Path, name: str | None = None) -> int:
     """The number of posts in a corpus file, or CorpusError saying what is wrong with it.
 
-    `name` is what to call the file in messages (the URL it came from, say).
+    `name` is what to call the file in messages (the URL it came from, say). The whole
+    file is parsed, in bounded memory; a syntax error anywhere is reported before a post
+    that is not an object, as a plain `json.load` would.
     """
     name = name or str(path)
-    try:
-        with open(path, "rb") as stream:
-            document = json.load(stream)
-    except UnicodeDecodeError as error:
-        raise CorpusError(f"{name} is not UTF-8 JSON: {error}") from error
-    except json.JSONDecodeError as error:
-        with open(path, "rb") as stream:
-            start = stream.read(40).decode("utf-8", "replace").strip()
-        raise CorpusError(
-            f"{name} is not valid JSON ({error.msg} at line {error.lineno}); "
-            f"it starts with {start!r}"
-        ) from error
-    if not isinstance(document, dict) or not isinstance(document.get("posts"), list):
-        raise CorpusError(f'{name} is JSON but has no "posts" list: not a corpus of posts')
-    if not document["posts"]:
+    count, not_object = 0, None
+    for count, post in enumerate(iter_posts(path, name), start=1):
+        if not_object is None and not isinstance(post, dict):
+            not_object = (count, post)
+    if not count:
         raise CorpusError(f"{name} has an empty posts list: nothing to analyse")
-    return len(document["posts"])
+    if not_object:
+        number, post = not_object
+        raise CorpusError(f"{name}: post {number:,} is {describe(post)}, not an object: "
+                          "not a corpus of posts")
+    return count
+
+
+def iter_posts(path: Path, name: str | None = None) -> Iterator[Any]:
+    """The items of the corpus' `posts` list, parsed one at a time; CorpusError if the file
+    is not UTF-8 JSON or not an object with a `posts` list (raised while iterating, at the
+    first problem found reading from the start). The items are not checked to be objects.
+    """
+    name = name or str(path)
+    with open(path, "rb") as stream:
+        window = Window(stream, name)
+        first = window.peek()
+        if first == "\ufeff":
+            raise window.syntax_error("Unexpected UTF-8 BOM")
+        if first in '["-0123456789tfn':
+            raise CorpusError(f'{name} has no "posts" list: it is not a JSON object but '
+                              f"starts with {window.start()!r}")
+        if first != "{":
+            raise window.syntax_error("Expecting value")
+        window.pos += 1
+        found = False
+        if not window.skip("}"):
+            while True:
+                if window.peek() != '"':
+                    raise window.syntax_error("Expecting property name enclosed in double quotes")
+                key = window.value()
+                window.expect(":", "Expecting ':' delimiter")
+                if key != "posts":
+                    window.value()  # checked, then dropped
+                elif found:
+                    raise CorpusError(f'{name} has more than one "posts" list')
+                elif window.peek() != "[":
+                    window.value()  # a cut or broken file says so first
+                    raise CorpusError(f'{name} has no "posts" list: its "posts" is not a list')
+                else:
+                    found = True
+                    yield from window.items()
+                if window.skip("}"):
+                    break
+                window.expect(",", "Expecting ',' delimiter")
+        if window.peek():
+            raise window.syntax_error("Extra data")
+    if not found:
+        raise CorpusError(f'{name} is JSON but has no "posts" list: not a corpus of posts')
+
+
+class Window:
+    """The part of a UTF-8 JSON file read but not yet parsed: `text[pos:]`.
+
+    Reads `READ_BYTES` at a time, dropping what has been parsed; a value cut by the end of
+    the window is parsed again once more is read, so values may be of any size.
+    Positions in error messages are those of the whole file.
+    """
+
+    def __init__(self, stream, name: str):
+        self.stream, self.name = stream, name
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.text, self.pos, self.at_end = "", 0, False
+        self.bytes_read = 0
+        self.dropped = 0  # characters parsed and dropped before text[0]
+
+    def fill(self) -> bool:
+        """Read more, at least as much again as is pending; False at the end of the file."""
+        if self.at_end:
+            return False
+        data = self.stream.read(max(READ_BYTES, 2 * (len(self.text) - self.pos)))
+        self.at_end = not data
+        try:
+            chunk = self.decoder.decode(data, final=self.at_end)
+        except UnicodeDecodeError as error:
+            offset = self.bytes_read + error.start
+            raise CorpusError(f"{self.name} is not UTF-8 JSON: byte {offset:,} "
+                              f"({data[error.start:error.start + 1].hex()}): {error.reason}"
+                              ) from error
+        self.bytes_read += len(data)
+        if not chunk:  # the end of the file, or only part of a character so far
+            return not self.at_end
+        self.dropped += self.pos
+        self.text, self.pos = self.text[self.pos:] + chunk, 0
+        return True
+
+    def peek(self) -> str:
+        """The next character that is not whitespace, or "" at the end of the file."""
+        while True:
+            self.pos = WHITESPACE.match(self.text, self.pos).end()
+            if self.pos < len(self.text):
+                return self.text[self.pos]
+            if not self.fill():
+                return ""
+
+    def skip(self, character: str) -> bool:
+        if self.peek() == character:
+            self.pos += 1
+            return True
+        return False
+
+    def expect(self, character: str, message: str) -> None:
+        if not self.skip(character):
+            raise self.syntax_error(message)
+
+    def value(self) -> Any:
+        """The JSON value at the next non-whitespace character."""
+        self.peek()
+        while True:
+            try:
+                value, end = DECODER.raw_decode(self.text, self.pos)
+            except json.JSONDecodeError as error:
+                if cut_short(error, len(self.text)) and self.fill():
+                    continue
+                raise self.syntax_error(error.msg, error.pos) from None
+            # A number that ends the window may go on in the next chunk.
+            if end < len(self.text) or not self.fill():
+                self.pos = end
+                return value
+
+    def items(self) -> Iterator[Any]:
+        """The values of the array at the next non-whitespace character, one at a time."""
+        self.expect("[", "Expecting '['")
+        if self.skip("]"):
+            return
+        decode, separator = DECODER.raw_decode, SEPARATOR.match
+        while True:
+            # The fast path, for all but the last value and those cut by the window's end:
+            # a whole value, then a comma, then more to read.
+            try:
+                value, end = decode(self.text, self.pos)
+                comma = separator(self.text, end)
+            except json.JSONDecodeError:
+                comma = None
+            if comma and comma.end() < len(self.text):
+                self.pos = comma.end()
+                yield value
+                continue
+            yield self.value()
+            if self.skip("]"):
+                return
+            self.expect(",", "Expecting ',' delimiter")
+            self.peek()  # the fast path starts at the value itself
+
+    def locate(self, pos: int) -> tuple[int, int]:
+        """Line and column (from 1) in the file of `text[pos]`, reading the file again up to
+        there: only error messages need them, so parsing does not count lines."""
+        before = self.dropped + pos  # characters before text[pos]
+        line, column = 1, 1
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self.stream.seek(0)
+        while before and (data := self.stream.read(READ_BYTES)):
+            chunk = decoder.decode(data)[:before]
+            before -= len(chunk)
+            newlines = chunk.count("\n")
+            line += newlines
+            column = len(chunk) - chunk.rfind("\n") if newlines else column + len(chunk)
+        return line, column
+
+    def syntax_error(self, message: str, pos: int | None = None) -> CorpusError:
+        line, column = self.locate(self.pos if pos is None else pos)
+        return CorpusError(f"{self.name} is not valid JSON ({message} at line {line:,} "
+                           f"column {column:,}); it starts with {self.start()!r}")
+
+    def start(self) -> str:
+        """The first 40 bytes of the file, to show what it is when it is not a corpus."""
+        self.stream.seek(0)
+        return self.stream.read(40).decode("utf-8", "replace").strip()
+
+
+def cut_short(error: json.JSONDecodeError, length: int) -> bool:
+    """Whether the error may only mean that the value goes on past the window's end (so
+    reading more may mend it); anything else is an error wherever the window ends.
+    The decoder reports a value cut short at the end, or up to 5 characters before it
+    (a cut `\\u00e9` escape), or as a string left open."""
+    return length - error.pos <= 6 or error.msg.startswith("Unterminated string")
+
+
+def describe(value: Any) -> str:
+    return {type(None): "null", bool: "a boolean", int: "a number", float: "a number",
+            str: "a string", list: "a list"}.get(type(value), type(value).__name__)
 
 
 def fetch_corpus(source: str, target: Path, timeout_s: float, deadline_s: float,

@@ -1,10 +1,18 @@
-"""Turn the raw corpus into a flat, clean table of posts (used by 2.preprocess)."""
+"""Turn the raw corpus into a flat, clean table of posts (used by 2.preprocess).
 
-import json
+The table is what `pandas.json_normalize(posts, sep="_")` makes of the posts, less the
+nested lists, cleaned. The corpus is read one post at a time (`corpus.iter_posts`) and each
+post is flattened as it arrives, so the raw posts are never all in memory at once: a 420 MB
+corpus as one `json.load` is several GB of Python objects.
+"""
+
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from corpus import CorpusError, describe, iter_posts
 
 # Periods of the posting history; `bintime` is the index of the period a post falls in.
 BIN_BOUNDARIES = pd.to_datetime(["2017-12-01", "2018-01-01", "2018-08-10", "2019-08-01"], utc=True)
@@ -18,31 +26,62 @@ class CorpusFormatError(Exception):
     """The raw corpus is not shaped as expected; the message says what is missing."""
 
 
-def read_posts(path: Path) -> list[dict]:
+def read_posts(path: Path) -> Iterator[dict]:
+    """The posts of the raw corpus, one at a time; CorpusFormatError, raised while iterating,
+    if it is not JSON with a non-empty posts list."""
+    count = 0
     try:
-        with open(path, encoding="utf-8") as stream:
-            document = json.load(stream)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        for post in iter_posts(path):
+            count += 1
+            yield post
+    except CorpusError as error:
         raise CorpusFormatError(
-            f"{path} is not valid JSON ({error}); fetch it again with "
-            "`nbsteps run ingest -p force=true`"
+            f"{error}; fetch it again with `nbsteps run ingest -p force=true`"
         ) from error
-    if not isinstance(document, dict) or not isinstance(document.get("posts"), list):
-        raise CorpusFormatError(f'{path} has no "posts" list; run the ingest step again')
-    if not document["posts"]:
+    if not count:
         raise CorpusFormatError(f"{path} has no posts; check the ingest source")
-    return document["posts"]
 
 
-def flatten_posts(posts: list[dict]) -> pd.DataFrame:
+def flatten_posts(posts: Iterable[dict]) -> pd.DataFrame:
     """One row per post, nested metadata as `post_metadata_source_site`-style columns."""
-    frame = pd.json_normalize(posts, sep="_")
+    rows, not_object = [], None
+    for number, post in enumerate(posts, start=1):
+        if isinstance(post, dict):
+            rows.append(flatten_post(post))
+        elif not_object is None:
+            not_object = f"post {number:,} is {describe(post)}, not an object"
+    # Reported once all posts are read, so a file that is not JSON says so first.
+    if not_object:
+        raise CorpusFormatError(f"{not_object}: not the expected corpus shape")
+    # The same constructor json_normalize ends with: the same columns, in the same order
+    # (of first appearance), with the same dtypes.
+    frame = pd.DataFrame(rows)
     missing = [column for column in REQUIRED_COLUMNS if column not in frame.columns]
     if missing:
         raise CorpusFormatError(f"posts lack {', '.join(missing)}: not the expected corpus shape")
     if "text" not in frame.columns:
         frame["text"] = None
-    return frame.drop(columns=[c for c in NESTED_COLUMNS if c in frame.columns])
+    return frame
+
+
+def flatten_post(post: dict) -> dict:
+    """One post as `json_normalize` flattens it (its top-level values that are not objects,
+    then the objects' values under joined names), without the NESTED_COLUMNS."""
+    flat = {key: value for key, value in post.items() if not isinstance(value, dict)}
+    for key, value in post.items():
+        if isinstance(value, dict):
+            flatten_into(flat, key, value)
+    for key in NESTED_COLUMNS:
+        flat.pop(key, None)
+    return flat
+
+
+def flatten_into(flat: dict, name: str, value) -> None:
+    if not isinstance(value, dict):
+        flat[name] = value
+        return
+    for key, inner in value.items():
+        flatten_into(flat, f"{name}_{key}" if name else key, inner)
 
 
 def clean_text(text: pd.Series) -> pd.Series:
@@ -65,10 +104,16 @@ def add_time_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def normalize_posts(posts: list[dict], min_size: int) -> tuple[pd.DataFrame, dict[str, int]]:
+def is_text(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.StringDtype):  # strings or missing, nothing else
+        return values.notna()
+    return values.map(lambda value: isinstance(value, str))
+
+
+def normalize_posts(posts: Iterable[dict], min_size: int) -> tuple[pd.DataFrame, dict[str, int]]:
     """The cleaned table of posts longer than `min_size` characters, and what was dropped."""
     frame = flatten_posts(posts)
-    has_text = frame["text"].map(lambda value: isinstance(value, str))
+    has_text = is_text(frame["text"])
     frame = add_time_columns(frame[has_text].copy())
     frame["text"] = clean_text(frame["text"])
     frame["size"] = frame["text"].str.len()

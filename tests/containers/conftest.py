@@ -113,11 +113,14 @@ class Compose:
     files: list[Path] = field(default_factory=list)
 
     def __call__(self, *args: str, timeout: float = 900, check: bool = False):
+        return run(self.argv(*args), env=self.env, cwd=self.folder, timeout=timeout,
+                   check=check)
+
+    def argv(self, *args: str) -> list[str]:
         options = ["-p", self.name, "--project-directory", str(self.folder)]
         for file in self.files:
             options += ["-f", str(file)]
-        return run([*self.command, *options, *args], env=self.env, cwd=self.folder,
-                   timeout=timeout, check=check)
+        return [*self.command, *options, *args]
 
     def path(self, container_path: str) -> Path:
         """Host path of /data/..., /outputs/... or /logs/... as seen in a container."""
@@ -182,7 +185,8 @@ def remove_images(names) -> None:
 
 
 @pytest.fixture(scope="session")
-def new_project(docker, base_image, tag, images, tmp_path_factory) -> Iterator[Callable[[], Compose]]:
+def new_project(docker, base_image, tag, images,
+                tmp_path_factory) -> Iterator[Callable[[], Compose]]:
     """Factory of compose projects: docker-compose.yml and params/ copied from the repository,
     empty data/, outputs/ and logs/ owned by the test user, the corpus server override on."""
     made: list[Compose] = []

