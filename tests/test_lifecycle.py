@@ -93,7 +93,8 @@ def test_a_signal_cancels_the_run_promptly_and_removes_partial_output(odd_projec
     sent = time.monotonic()
     process.send_signal(signum)
     remaining = process.communicate(timeout=30)[1]
-    assert time.monotonic() - sent < 10
+    elapsed = time.monotonic() - sent
+    assert elapsed < 15, f"took {elapsed:.1f} s to stop"  # docker stop waits 10 s by default
     assert process.returncode == 130, "".join(lines) + remaining
     assert "cancelled" in remaining
     record = latest(odd_project, "slow")

@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    block_slow_optional_imports()
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     # The run log keeps cell output and kernel chatter; the terminal shows nbsteps' own lines.
@@ -69,6 +70,17 @@ def main(argv: list[str] | None = None) -> int:
     except NbstepsError as error:
         print(f"nbsteps: error: {error}", file=sys.stderr)
         return error.exit_code
+
+
+def block_slow_optional_imports() -> None:
+    """Make jsonschema skip its optional IRI-format checker in this process.
+
+    nbformat validates notebooks with jsonschema, which imports `rfc3987_syntax` when it is
+    installed (jupyter_server, beside Voila, brings it in): that import compiles a grammar
+    for over a second, on every command, for a format nbformat's schema never uses.
+    A None entry in sys.modules makes that optional import fail fast, as if not installed.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)
 
 
 def command_run(project, args) -> int:

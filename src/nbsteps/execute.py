@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbsteps import export, freshness
+from nbsteps import export, freshness, prestart
 from nbsteps.errors import EXIT_CANCELLED, EXIT_FAILED, EXIT_KERNEL_DIED, MissingInputError
 from nbsteps.notebook import count_code_cells
 from nbsteps.parameters import RUNNER_PARAMETERS, read_parameters, read_params_file, resolve_values
@@ -99,6 +99,7 @@ def run_step(
     kernel: AsyncKernelManager | None = None,
     progress_bar: bool = False,
     publish_html: Callable[[RunRecord], None] | None = None,
+    kernels: prestart.KernelPrestarter | None = None,
 ) -> RunRecord:
     """Run one step and return its record; raises only when nothing ran (bad input).
 
@@ -116,8 +117,10 @@ def run_step(
         return finish_skipped(project, record, previous)
     if force and previous is not None:
         record.reason = "forced (--force)"
+    if kernels is not None and kernel is None:
+        kernels.prepare(step.name)  # starts while papermill is imported
     return execute_record(
-        project, step, record, on_progress, cancel, kernel, progress_bar, publish_html
+        project, step, record, on_progress, cancel, kernel, progress_bar, publish_html, kernels
     )
 
 
@@ -170,6 +173,7 @@ def execute_record(
     kernel: AsyncKernelManager | None,
     progress_bar: bool,
     publish_html: Callable[[RunRecord], None] | None,
+    kernels: prestart.KernelPrestarter | None,
 ) -> RunRecord:
     started = time.monotonic()
     cancel = cancel or threading.Event()
@@ -180,9 +184,8 @@ def execute_record(
     with log_path.open("a", encoding="utf-8", buffering=1) as log_stream:
         handler = attach_log_file(log_stream)
         try:
-            outcome = execute_notebook(
-                project, step, record, log_stream, on_progress, cancel, kernel, progress_bar
-            )
+            outcome = execute_notebook(project, step, record, log_stream, on_progress, cancel,
+                                       kernel, progress_bar, kernels)
         finally:
             logging.getLogger().removeHandler(handler)
     record.status, record.exit_code, record.error = outcome
@@ -215,6 +218,7 @@ def execute_notebook(
     cancel: threading.Event,
     kernel: AsyncKernelManager | None,
     progress_bar: bool,
+    kernels: prestart.KernelPrestarter | None,
 ) -> tuple[str, int, str | None]:
     """(status, exit code, error line) of one papermill execution."""
     # Imported here: papermill (with nbformat's schema validation) takes a second or more
@@ -228,7 +232,8 @@ def execute_notebook(
     declared = read_parameters(step.notebook)
     runner_values = {"data_dir": str(project.folders.data), "run_id": record.run_id}
     parameters |= {name: value for name, value in runner_values.items() if name in declared}
-    km = kernel or start_kernel(step.notebook.parent, log_stream)
+    km = kernel or (kernels.take(step.name) if kernels else None)
+    km = km or prestart.start_kernel(step.notebook, log_stream)
     done = threading.Event()
     watcher = threading.Thread(target=stop_kernel_on_cancel, args=(km, cancel, done), daemon=True)
     watcher.start()
@@ -263,21 +268,6 @@ def execute_notebook(
     if cancel.is_set():
         return (CANCELLED, EXIT_CANCELLED, f"{record.step} cancelled")
     return outcome
-
-
-def start_kernel(cwd: Path, log_stream) -> AsyncKernelManager:
-    """A fresh python3 kernel working in the notebooks folder (for local imports), its own
-    stdout and stderr (start-up warnings, crashes) going to the run log.
-
-    An async manager, because nbclient only notices a dead kernel while it can poll: with a
-    blocking client it waits for the dead kernel's reply forever.
-    """
-    from jupyter_client import AsyncKernelManager
-    from jupyter_core.utils import run_sync
-
-    km = AsyncKernelManager(kernel_name="python3")
-    run_sync(km.start_kernel)(cwd=str(cwd), stdout=log_stream, stderr=log_stream)
-    return km
 
 
 def stop_kernel_on_cancel(km: AsyncKernelManager, cancel: threading.Event, done: threading.Event):

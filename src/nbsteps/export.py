@@ -30,3 +30,63 @@ def publish_html(record: RunRecord) -> None:
     html = Path(record.html)
     if export_html(Path(record.notebook), html):
         link_latest(html, html.parent / "latest.html")
+
+
+class HtmlWorker:
+    """A separate process that writes HTML copies while the pipeline goes on.
+
+    In a thread, nbconvert's import and rendering would hold the GIL against the thread
+    driving the next notebook; a process of its own runs on the other core. It imports
+    nbconvert once, then exports each notebook it is sent, one per line on its stdin.
+    """
+
+    def __init__(self) -> None:
+        self.process = None  # started with the first notebook: a run of skips needs none
+        self.sent: list[RunRecord] = []
+
+    def submit(self, record: RunRecord) -> None:
+        if self.process is None:
+            import subprocess
+            import sys
+
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "nbsteps.export"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+            )
+        self.process.stdin.write(f"{record.notebook}\t{record.html}\n")
+        self.sent.append(record)
+
+    def finish(self) -> None:
+        """Wait for every copy, then point each step's latest.html at its newest."""
+        if self.process is None:
+            return
+        self.process.stdin.close()
+        answers = self.process.stdout.read().splitlines()
+        self.process.wait()
+        for record, answer in zip(self.sent, answers, strict=False):
+            html = Path(record.html)
+            if answer == "ok":
+                link_latest(html, html.parent / "latest.html")
+            else:
+                log.warning("could not write the HTML copy %s: %s", html, answer)
+        if len(answers) < len(self.sent):
+            log.warning("the HTML worker stopped early; some HTML copies are missing")
+
+
+def serve_exports() -> None:
+    """The worker's side: `<notebook>\\t<html>` lines in, `ok` or the error out."""
+    import sys
+
+    from nbconvert import HTMLExporter  # noqa: F401  imported once, before the first request
+
+    for line in sys.stdin:
+        notebook, html = line.rstrip("\n").split("\t")
+        try:
+            answer = "ok" if export_html(Path(notebook), Path(html)) else "no notebook"
+        except Exception as error:
+            answer = f"{type(error).__name__}: {error}".replace("\n", " ")
+        print(answer, flush=True)
+
+
+if __name__ == "__main__":
+    serve_exports()

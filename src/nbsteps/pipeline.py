@@ -1,12 +1,11 @@
 """Run several steps in pipeline order, stopping at the first one that does not succeed."""
 
-import logging
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from nbsteps.errors import ParameterError, UsageError
 from nbsteps.execute import resolve_parameters, run_step
-from nbsteps.export import publish_html
+from nbsteps.export import HtmlWorker
+from nbsteps.prestart import KernelPrestarter
 from nbsteps.project import Project
 from nbsteps.records import SKIPPED, SUCCEEDED, RunRecord
 
@@ -57,27 +56,18 @@ def run_steps(
     for step in steps:  # every step's parameters are checked before the first one runs
         resolve_parameters(project.step(step), per_step[step])
     records = []
-    # HTML copies are written on a thread of their own while the next step runs: no step
+    kernels = KernelPrestarter([(step, project.step(step).notebook) for step in steps])
+    # HTML copies are written by a process of their own while the next step runs: no step
     # reads them, so they need not hold up the pipeline; all are written before returning.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbsteps-html") as exporter:
-        pending: list[Future] = []
-
-        def publish_later(record: RunRecord) -> None:
-            pending.append(exporter.submit(publish_html, record))
-
+    exporter = HtmlWorker()
+    try:
         for step in steps:
-            record = run_step(project, step, per_step[step], publish_html=publish_later,
-                              **options)
+            record = run_step(project, step, per_step[step], publish_html=exporter.submit,
+                              kernels=kernels, **options)
             records.append(record)
             if record.status not in (SUCCEEDED, SKIPPED):
                 break
-        for future in pending:
-            report_export_failure(future)
+    finally:
+        kernels.close()
+        exporter.finish()
     return records
-
-
-def report_export_failure(future: Future) -> None:
-    """A failed HTML export is worth a warning, never a failed pipeline."""
-    error = future.exception()
-    if error is not None:
-        logging.getLogger("nbsteps").warning("could not write an HTML copy: %s", error)

@@ -1,0 +1,125 @@
+"""Start a step's kernel ahead of time, with the libraries its notebook imports already loaded.
+
+While one step runs, the next step's kernel starts and imports (pandas, scikit-learn ...)
+on the other core, so the pipeline does not wait for them between steps. The kernel still
+runs exactly one notebook: the warm-up only fills `sys.modules`, binding no name the
+notebook could see, and the notebook's own local modules are left for it to import fresh.
+"""
+
+import logging
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from nbsteps.freshness import find_local_modules, imported_names
+from nbsteps.notebook import read_cells
+
+log = logging.getLogger("nbsteps")
+
+# ipykernel warns at every start that TCP is not encrypted (it is loopback only).
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+WARM_UP_TIMEOUT_S = 120.0
+
+# Runs silently (no output, no history, execution count untouched); everything it binds
+# lives inside the function, which deletes itself. A module that fails to import is left
+# for the notebook to report in its own cell.
+WARM_CODE = """\
+def _nbsteps_preload(names):
+    import importlib
+    for name in names:
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass
+_nbsteps_preload({names!r})
+del _nbsteps_preload
+"""
+
+
+def find_imports(notebook: Path) -> list[str]:
+    """Top-level modules the notebook and its local modules import, local ones excluded."""
+    local = find_local_modules(notebook)
+    sources = [cell.source for cell in read_cells(notebook) if cell.kind == "code"]
+    sources += [path.read_text(encoding="utf-8") for path in local]
+    names = set().union(*(imported_names(source) for source in sources))
+    names -= {path.stem for path in local}
+    names -= set(sys.stdlib_module_names)
+    return sorted(names)
+
+
+def start_kernel(notebook: Path, log_stream=None):
+    """A started kernel in the notebook's folder, with its imports preloaded."""
+    from jupyter_client import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
+    km = AsyncKernelManager(kernel_name="python3")
+    streams = {"stdout": log_stream, "stderr": log_stream} if log_stream else {}
+    run_sync(km.start_kernel)(cwd=str(notebook.parent), extra_arguments=KERNEL_ARGUMENTS,
+                              **streams)
+    modules = find_imports(notebook)
+    if modules:
+        try:
+            execute_silently(km, WARM_CODE.format(names=modules))
+        except Exception as error:  # a cold kernel still runs the notebook correctly
+            log.debug("preloading %s failed: %s", modules, error)
+    return km
+
+
+def execute_silently(km, code: str) -> None:
+    from jupyter_client.blocking import BlockingKernelClient
+
+    client = BlockingKernelClient(**km.get_connection_info(session=True))
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=WARM_UP_TIMEOUT_S)
+        msg_id = client.execute(code, silent=True, store_history=False)
+        while client.get_shell_msg(timeout=WARM_UP_TIMEOUT_S)["parent_header"].get(
+            "msg_id"
+        ) != msg_id:
+            pass
+    finally:
+        client.stop_channels()
+
+
+class KernelPrestarter:
+    """Kernels for the steps of one pipeline run, each started ahead of the step that uses it.
+
+    `prepare(step)` starts a step's kernel in the background; `take(step)` hands it over
+    and prepares the next two steps', which then start while this step runs.
+    """
+
+    def __init__(self, plan: list[tuple[str, Path]]) -> None:
+        self.plan = plan  # (step, notebook) in pipeline order
+        # Two at a time: the next two steps' kernels start while the current step runs.
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nbsteps-kernel")
+        self.started: dict[str, Future] = {}
+
+    def prepare(self, step: str) -> None:
+        notebooks = dict(self.plan)
+        if step in notebooks and step not in self.started:
+            self.started[step] = self.pool.submit(start_kernel, notebooks[step])
+
+    def take(self, step: str):
+        """The kernel prepared for `step` (waiting for it if need be), or None."""
+        self.prepare(step)
+        names = [name for name, _ in self.plan]
+        if step in names:
+            for following in names[names.index(step) + 1 : names.index(step) + 3]:
+                self.prepare(following)
+        try:
+            return self.started.pop(step).result()
+        except Exception as error:  # the step starts a kernel of its own instead
+            log.warning("could not start %s's kernel ahead of time: %s", step, error)
+            return None
+
+    def close(self) -> None:
+        """Shut down kernels prepared for steps that did not run (a failure stopped them)."""
+        from jupyter_core.utils import run_sync
+
+        for future in self.started.values():
+            try:
+                run_sync(future.result().shutdown_kernel)(now=True)
+            except Exception as error:
+                log.debug("could not shut down a kernel started ahead: %s", error)
+        self.started.clear()
+        self.pool.shutdown(wait=True)
