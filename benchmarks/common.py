@@ -1,10 +1,10 @@
 """What every benchmark shares: where things are, timing, and peak memory of a child process."""
 
 import os
-import tempfile
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -28,8 +28,9 @@ def prepare_texts(corpus: Path):
 
 
 def measure_once(corpus: Path, k: int, method: str) -> dict:
-    import authorship
     from sklearn.metrics.pairwise import manhattan_distances
+
+    import authorship
 
     frame = prepare_texts(corpus)
     started = time.perf_counter()

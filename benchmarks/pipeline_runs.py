@@ -12,6 +12,7 @@ PROJECT_FILES = ("pipeline.yaml", "notebooks", "params")
 
 
 def copy_project(target: Path) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
     for name in PROJECT_FILES:
         source = REPO / name
         if source.is_dir():
@@ -23,7 +24,8 @@ def copy_project(target: Path) -> Path:
 
 def write_plain_script(notebooks: Path, values: dict[str, dict], target: Path) -> Path:
     """Every code cell of the three notebooks, in order, parameters set as papermill would."""
-    lines = ["import matplotlib", "matplotlib.use('Agg')"]
+    # Run from the notebooks folder, importing its modules, as the kernel does.
+    lines = ["import sys", "sys.path.insert(0, '')", "import matplotlib", "matplotlib.use('Agg')"]
     for name, parameters in values.items():
         cells = json.loads((notebooks / f"{name}.ipynb").read_text())["cells"]
         for cell in cells:

@@ -63,7 +63,7 @@ def iter_posts(path: Path, name: str | None = None) -> Iterator[Any]:
         first = window.peek()
         if first == "\ufeff":
             raise window.syntax_error("Unexpected UTF-8 BOM")
-        if first in '["-0123456789tfn':
+        if first and first in '["-0123456789tfn':
             raise CorpusError(f'{name} has no "posts" list: it is not a JSON object but '
                               f"starts with {window.start()!r}")
         if first != "{":
