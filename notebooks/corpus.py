@@ -278,3 +278,50 @@ def download(url: str, temporary: Path, timeout_s: float, deadline_s: float,
     except TimeoutError as error:
         raise CorpusError(f"{url} stalled: no data for timeout_s={timeout_s:g} s; "
                           "try again later or raise timeout_s") from error
+
+
+def fetch_shared(sources: list[str], target: Path, timeout_s: float, deadline_s: float,
+                 max_mb: float, lease_s: float, force: bool) -> tuple[int, int]:
+    """Fetch a list of corpus parts together with the other ingest workers, then join them.
+
+    Workers started together (`docker compose up --scale ingest=N`) share the list through
+    a folder beside `target` (see worklist.py): each part is fetched once, a part whose
+    worker died is taken over, and every worker returns only when all parts are there.
+    Returns (parts fetched by this worker, posts in the joined corpus).
+    """
+    import hashlib
+    import os
+    import socket
+
+    import worklist
+
+    key = hashlib.sha256(json.dumps(sources).encode()).hexdigest()[:12]
+    folder = target.parent / "parts" / key
+    # With force, marks from before this run count as absent; workers started together
+    # begin within seconds of each other, hence the margin.
+    since = time.time() - 5.0 if force else 0.0
+    board = worklist.Board(folder / ".board", f"{socket.gethostname()}-{os.getpid()}",
+                           lease_s=lease_s, since=since)
+
+    def fetch(index: int, source: str) -> None:
+        fetch_corpus(source, folder / f"{index:05d}.json", timeout_s, deadline_s, max_mb)
+
+    try:
+        fetched = worklist.work_through(board, sources, fetch)
+    except worklist.WorkFailed as error:
+        raise CorpusError(str(error)) from error
+    parts = [folder / f"{index:05d}.json" for index in range(len(sources))]
+    return len(fetched), join_corpora(parts, target)
+
+
+def join_corpora(parts: list[Path], target: Path) -> int:
+    """One corpus of all the parts' posts, in order, written atomically; post by post."""
+    count = 0
+    with atomic_path(target) as temporary, open(temporary, "w", encoding="utf-8") as stream:
+        stream.write('{"posts": [')
+        for part in parts:
+            for post in iter_posts(part):
+                stream.write((", " if count else "") + json.dumps(post, ensure_ascii=False))
+                count += 1
+        stream.write("]}\n")
+    return count

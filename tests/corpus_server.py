@@ -17,6 +17,8 @@ class CorpusServer:
     def __init__(self, root: Path):
         self.root = root
         self.stop_stalling = threading.Event()
+        self.delay_s = 0.0  # added before each file is served: a slow, far-away source
+        self.requests: list[str] = []  # paths asked for, in order
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.make_handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -44,6 +46,7 @@ class CorpusServer:
 
             def do_GET(self):
                 name = self.path.lstrip("/")
+                server.requests.append(name)
                 if name == "page.html":
                     self.answer(HTTPStatus.OK, HTML_PAGE, "text/html")
                 elif name == "stall":
@@ -61,6 +64,7 @@ class CorpusServer:
                         self.wfile.write(b" ")
                         self.wfile.flush()
                 elif (server.root / name).is_file():
+                    server.stop_stalling.wait(server.delay_s)
                     body = (server.root / name).read_bytes()
                     self.answer(HTTPStatus.OK, body, "application/json")
                 else:
