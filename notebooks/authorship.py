@@ -15,6 +15,9 @@ from sklearn.manifold import TSNE
 METHODS = ("PCA", "t-SNE")
 NGRAM = 3
 FULL_SVD_MAX_K = 500
+# A trigram counted more often than this in some part is summed directly, not by thresholds.
+FREQUENT_COUNT = 32
+BLOCK_ELEMENTS = 8_000_000  # elements in one broadcast block of sum_minima_directly
 
 
 def join_texts(texts: pd.Series) -> str:
@@ -43,14 +46,28 @@ def count_trigrams(parts: list[str]) -> sp.csr_matrix:
 def manhattan_matrix(counts: sp.csr_matrix) -> np.ndarray:
     """Exact pairwise manhattan (L1) distances between the rows of a sparse count matrix.
 
-    For counts a, b >= 0: |a - b| = a + b - 2 min(a, b), and min(a, b) is the number of
-    thresholds t >= 1 with a >= t and b >= t. So with B_t the 0/1 matrix of entries >= t,
-    sum(min) = sum over t of B_t B_t^T: sparse products, which get sparser as t grows,
-    instead of a dense parts x vocabulary pass for every pair.
+    For counts a, b >= 0: |a - b| = a + b - 2 min(a, b), so only the sums of element-wise
+    minima are needed. Trigrams that are never frequent are summed with thresholds (see
+    `sum_minima_by_thresholds`); the few frequent ones, where that would take one sparse
+    product per count value, with a direct element-wise minimum.
     """
-    remaining = sp.csr_matrix(counts, dtype=np.int64, copy=True)
-    remaining.eliminate_zeros()
-    totals = np.asarray(remaining.sum(axis=1)).ravel()
+    columns = sp.csc_matrix(counts, dtype=np.int64, copy=True)
+    columns.eliminate_zeros()
+    totals = np.asarray(columns.sum(axis=1)).ravel()
+    frequent = columns.max(axis=0).toarray().ravel() > FREQUENT_COUNT
+    shared = sum_minima_by_thresholds(columns[:, ~frequent].tocsr())
+    shared += sum_minima_directly(columns[:, frequent].toarray())
+    return (totals[:, None] + totals[None, :] - 2 * shared).astype(np.float64)
+
+
+def sum_minima_by_thresholds(counts: sp.csr_matrix) -> np.ndarray:
+    """sum_v min(a_v, b_v) for every pair of rows, as sparse products.
+
+    min(a, b) is the number of thresholds t >= 1 with a >= t and b >= t; so with B_t the
+    0/1 matrix of entries >= t, the sums are sum over t of B_t B_t^T, one product per
+    count value up to the largest, each sparser than the one before.
+    """
+    remaining = counts.copy()
     shared = np.zeros((remaining.shape[0],) * 2, dtype=np.int64)
     while remaining.nnz:
         above = remaining.copy()
@@ -58,7 +75,21 @@ def manhattan_matrix(counts: sp.csr_matrix) -> np.ndarray:
         shared += (above @ above.T).toarray()
         remaining.data -= 1
         remaining.eliminate_zeros()
-    return (totals[:, None] + totals[None, :] - 2 * shared).astype(np.float64)
+    return shared
+
+
+def sum_minima_directly(counts: np.ndarray) -> np.ndarray:
+    """sum_v min(a_v, b_v) for every pair of rows of a dense (parts x few columns) matrix,
+    a block of rows at a time so the broadcast stays within about BLOCK_ELEMENTS."""
+    k, m = counts.shape
+    shared = np.zeros((k, k), dtype=np.int64)
+    if m == 0:
+        return shared
+    rows = max(1, BLOCK_ELEMENTS // (k * m))
+    for start in range(0, k, rows):
+        block = counts[start : start + rows, None, :]
+        shared[start : start + rows] = np.minimum(block, counts[None, :, :]).sum(axis=2)
+    return shared
 
 
 def embed_2d(distances: np.ndarray, method: str, seed: int) -> np.ndarray:
