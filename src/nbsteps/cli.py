@@ -60,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     # The run log keeps cell output and kernel chatter; the terminal shows nbsteps' own lines.
-    logging.getLogger("papermill").setLevel(logging.WARNING)
+    # papermill's warnings repeat what nbsteps checked already (parameter names, the
+    # parameters cell), and would flag annotated parameters (`source: str | list`) unknown.
+    logging.getLogger("papermill").setLevel(logging.ERROR)
     logging.getLogger("traitlets").setLevel(logging.ERROR)
     try:
         project = load_project(args.project, args.data_dir, args.outputs_dir, args.logs_dir)

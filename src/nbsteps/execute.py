@@ -100,6 +100,7 @@ def run_step(
     progress_bar: bool = False,
     publish_html: Callable[[RunRecord], None] | None = None,
     kernels: prestart.KernelPrestarter | None = None,
+    on_execute: Callable[[], None] | None = None,
 ) -> RunRecord:
     """Run one step and return its record; raises only when nothing ran (bad input).
 
@@ -119,6 +120,8 @@ def run_step(
         record.reason = "forced (--force)"
     if kernels is not None and kernel is None:
         kernels.prepare(step.name)  # starts while papermill is imported
+    if on_execute is not None:
+        on_execute()
     return execute_record(
         project, step, record, on_progress, cancel, kernel, progress_bar, publish_html, kernels
     )

@@ -44,15 +44,19 @@ class HtmlWorker:
         self.process = None  # started with the first notebook: a run of skips needs none
         self.sent: list[RunRecord] = []
 
-    def submit(self, record: RunRecord) -> None:
+    def start(self) -> None:
+        """Start the worker (once), so nbconvert is imported while a step runs."""
         if self.process is None:
             import subprocess
             import sys
 
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "nbsteps.export"],
+                [sys.executable, "-c", "from nbsteps.export import serve_exports; serve_exports()"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
             )
+
+    def submit(self, record: RunRecord) -> None:
+        self.start()
         self.process.stdin.write(f"{record.notebook}\t{record.html}\n")
         self.sent.append(record)
 
@@ -86,7 +90,3 @@ def serve_exports() -> None:
         except Exception as error:
             answer = f"{type(error).__name__}: {error}".replace("\n", " ")
         print(answer, flush=True)
-
-
-if __name__ == "__main__":
-    serve_exports()

@@ -63,7 +63,7 @@ def run_steps(
     try:
         for step in steps:
             record = run_step(project, step, per_step[step], publish_html=exporter.submit,
-                              kernels=kernels, **options)
+                              kernels=kernels, on_execute=exporter.start, **options)
             records.append(record)
             if record.status not in (SUCCEEDED, SKIPPED):
                 break
