@@ -81,6 +81,18 @@ def execute_silently(km, code: str) -> None:
         client.stop_channels()
 
 
+def import_kernel_modules() -> None:
+    """Import what start_kernel needs on the calling thread, before a pool thread does.
+
+    Two threads importing jupyter_client for the first time at once (the pool starting a
+    kernel, the main thread importing papermill) can see it half-initialised:
+    "cannot import name 'AsyncKernelManager' from partially initialized module".
+    """
+    import jupyter_client  # noqa: F401
+    import jupyter_client.blocking  # noqa: F401
+    import jupyter_core.utils  # noqa: F401
+
+
 class KernelPrestarter:
     """Kernels for the steps of one pipeline run, each started ahead of the step that uses it.
 
@@ -97,6 +109,7 @@ class KernelPrestarter:
     def prepare(self, step: str) -> None:
         notebooks = dict(self.plan)
         if step in notebooks and step not in self.started:
+            import_kernel_modules()
             self.started[step] = self.pool.submit(start_kernel, notebooks[step])
 
     def take(self, step: str):
