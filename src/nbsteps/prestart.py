@@ -90,6 +90,7 @@ def import_kernel_modules() -> None:
     """
     import jupyter_client  # noqa: F401
     import jupyter_client.blocking  # noqa: F401
+    import jupyter_client.provisioning  # noqa: F401
     import jupyter_core.utils  # noqa: F401
 
 

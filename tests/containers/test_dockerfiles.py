@@ -110,7 +110,7 @@ def test_dockerignore_keeps_runs_and_repository_clutter_out_of_the_context():
     ignored = {line.strip() for line in (REPO / ".dockerignore").read_text().splitlines()}
     assert {".git", "data", "outputs", "logs", ".venv", "tests", "benchmarks"} <= ignored
     for needed in ("src", "notebooks", "params", "pipeline.yaml", "pyproject.toml",
-                   "README.md", "constraints.txt", "containers"):
+                   "README.md", "LICENSE", "constraints.txt", "containers"):
         assert needed not in ignored, needed
 
 

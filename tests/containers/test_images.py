@@ -98,8 +98,10 @@ def test_editing_a_notebook_rebuilds_from_cached_dependencies(docker, base_image
         print(f"\nmodel image rebuilt after a notebook edit in {rebuild_s:.1f} s")
         assert result.returncode == 0, describe(result)
         output = result.stdout + result.stderr
+        # The dependency layer. (The runner's layer after it is usually cached too, but
+        # another build of the same pins on a shared engine can make the builder pick a
+        # parent whose next layer differs, so it is not asserted.)
         assert layer_cached(output, "pip install --no-cache-dir --only-binary"), output[-3000:]
-        assert layer_cached(output, "pip install --no-cache-dir --no-deps"), output[-3000:]
         assert not layer_cached(output, "COPY notebooks/"), "the edited notebook was not copied"
         assert rebuild_s < 60, f"rebuild took {rebuild_s:.0f} s"
         image = f"nbsteps-model:{rebuilt_tag}"
