@@ -1,0 +1,91 @@
+"""Where a run's files are on this machine, and the page-relative URLs that serve them.
+
+Records keep the paths of the machine that wrote them (`/outputs/model/<run>.html` from a
+container, `/home/.../outputs/...` from a laptop). The page finds files by name in this
+project's own folders instead, so a run from compose links the same as one from the page.
+"""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from nbsteps.dashboard_server import file_url
+from nbsteps.project import Project
+from nbsteps.records import RunRecord, read_record, record_path
+
+# Bytes read from the end of a log to find its last lines: a long run's log is not re-read.
+LOG_TAIL_BYTES = 16_384
+
+
+def find_html(project: Project, record: RunRecord) -> Path | None:
+    """The record's executed notebook as HTML, in outputs/<step>/, if it is there."""
+    path = project.folders.outputs / record.step / Path(record.html).name
+    return path if path.is_file() else None
+
+
+def html_url(project: Project, record: RunRecord) -> str | None:
+    path = find_html(project, record)
+    return file_url(project, "outputs", f"{record.step}/{path.name}") if path else None
+
+
+def find_output(record: RunRecord, filename: str) -> str | None:
+    """The data-relative path of the record's output called `filename` (the run's own, or for
+    a skipped run the reused run's)."""
+    for output in record.outputs:
+        if Path(output["path"]).name == filename:
+            return output["path"]
+    return None
+
+
+def output_url(project: Project, record: RunRecord, filename: str) -> str | None:
+    relative = find_output(record, filename)
+    return file_url(project, "data", relative) if relative else None
+
+
+def read_output_bytes(project: Project, record: RunRecord, filename: str) -> bytes | None:
+    relative = find_output(record, filename)
+    if relative is None:
+        return None
+    try:
+        return (project.folders.data / relative).read_bytes()
+    except OSError:
+        return None
+
+
+def read_summary(project: Project, record: RunRecord) -> dict[str, Any] | None:
+    data = read_output_bytes(project, record, "summary.json")
+    try:
+        return json.loads(data) if data else None
+    except ValueError:
+        return None
+
+
+def read_run_log(project: Project, step: str, run_id: str, lines: int) -> list[str]:
+    """The last `lines` lines of a run's log; the record written at its start names the file."""
+    try:
+        log = Path(read_record(record_path(project.folders.outputs, step, run_id)).log)
+        with log.open("rb") as stream:
+            stream.seek(max(0, log.stat().st_size - LOG_TAIL_BYTES))
+            text = stream.read().decode("utf-8", errors="replace")
+    except (OSError, ValueError, TypeError):
+        return []
+    return [line for line in text.splitlines() if line.strip()][-lines:]
+
+
+def find_missing_inputs(project: Project, step: str) -> list[str]:
+    """The step's declared inputs (paths below the data folder) that are not there."""
+    data = project.folders.data
+    return [relative for relative in project.step(step).inputs if not (data / relative).is_file()]
+
+
+def find_upstream_steps(project: Project, step: str) -> list[str]:
+    """The steps that make `step`'s inputs, and theirs, in pipeline order."""
+    needed: set[str] = set()
+    pending = [step]
+    while pending:
+        for relative in project.step(pending.pop()).inputs:
+            producer = project.producer_of(relative)
+            if producer and producer not in needed:
+                needed.add(producer)
+                pending.append(producer)
+    return [name for name in project.steps if name in needed]
