@@ -11,7 +11,7 @@ from benchmarks.common import REPO, Figure, nbsteps_env
 from tests.corpus_server import CorpusServer
 
 PARTS = 8
-LATENCY_S = 1.0
+LATENCY_S = 2.0
 
 
 def split_corpus(corpus: Path, folder: Path) -> list[str]:
