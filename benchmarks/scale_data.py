@@ -29,7 +29,10 @@ REAL_CORPUS = REPO.parent / "shared" / "data" / "qanon" / "posts.json"
 # The last commit whose ingest and preprocess loaded the whole corpus (json.load) and
 # flattened it with pandas.json_normalize: the "before" of the measurements.
 BASELINE_COMMIT = "0c9e889"
-BASELINE_MODULES = ("notebooks/corpus.py", "notebooks/posts.py")
+BASELINE_MODULES = (
+    "notebooks/corpus.py", "notebooks/posts.py",
+    "notebooks/1.ingest.ipynb", "notebooks/2.preprocess.ipynb",
+)
 PROJECT_FILES = ("pipeline.yaml", "notebooks", "params")
 # Replica r > 0 gets post_id r * POST_ID_STRIDE + the original: still a string of digits,
 # and larger than any real post_id (the largest is 153323368), so replicas never share one.
