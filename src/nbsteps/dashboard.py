@@ -20,7 +20,12 @@ import ipywidgets as widgets
 from nbsteps import dashboard_files as files
 from nbsteps import dashboard_views as views
 from nbsteps.dashboard_form import ParameterForm
-from nbsteps.dashboard_kernel import close_with_kernel, report_to_server_log, warm_up_export
+from nbsteps.dashboard_kernel import (
+    RUNNER_WARM,
+    close_with_kernel,
+    report_to_server_log,
+    warm_up_runner,
+)
 from nbsteps.errors import MissingInputError, NbstepsError, ParameterError
 from nbsteps.execute import Progress, resolve_parameters, run_step
 from nbsteps.kernels import KernelPool, discard_kernel
@@ -43,13 +48,14 @@ STEP = "model"
 HISTORY_LIMIT = 15
 LOG_LINES = 6
 TICK_S = 0.5  # how often the status line's seconds move while a run goes
-# While the model's last cell runs, look more often for its outputs: the plot is shown as
-# soon as the notebook has written it, before the run is recorded and its HTML exported.
+# How often, while the model's last cell runs, to look for its outputs: the plot is shown
+# as soon as the notebook has written it, before the run is recorded and its HTML exported.
 FINISH_TICK_S = 0.05
 POLL_S = 0.5  # how often the page looks for runs started elsewhere (CLI, compose, a page)
 # How long a closing page waits for its run to stop (interrupt, kill after 3 s, record, HTML),
 # within the time the server gives a kernel to exit (half of dashboard_server.KERNEL_EXIT_S).
 CLOSE_WAIT_S = 8.0
+WARM_WAIT_S = 60.0  # the longest a first click waits for the runner's imports
 
 
 @dataclass
@@ -62,12 +68,15 @@ class ActiveRun:
     done: threading.Event = field(default_factory=threading.Event)
     progress: Progress | None = None
     early: bool = False  # the results were shown before the run was recorded
+    shown: float = 0.0  # when the status line last changed (time.monotonic)
 
 
 class Dashboard:
-    def __init__(self, project: Project, pool: KernelPool | None = None):
+    def __init__(self, project: Project, pool: KernelPool | None = None,
+                 warm: threading.Event | None = None):
         self.project = project
         self.pool = pool
+        self.warm = warm  # set when the runner's imports are done (dashboard_kernel)
         step = project.step(STEP)
         self.form = ParameterForm(read_parameters(step.notebook), resolve_parameters(step, {}))
         self.run_button = widgets.Button(description="Run model", button_style="primary",
@@ -171,6 +180,8 @@ class Dashboard:
 
     def run_work(self, active: ActiveRun, work: Callable, args: tuple) -> None:
         outcome = None
+        if self.warm is not None:
+            self.warm.wait(WARM_WAIT_S)
         try:
             work(active, *args)
         except NbstepsError as error:  # nothing ran: bad parameters, missing input
@@ -216,16 +227,18 @@ class Dashboard:
 
     def on_progress(self, active: ActiveRun, progress: Progress) -> None:
         active.progress = progress
-        self.show_progress(active)
+        self.show_progress(active, new_cell=True)
 
     def tick(self, active: ActiveRun) -> None:
-        while not active.done.wait(FINISH_TICK_S if self.finishing(active) else TICK_S):
-            self.show_progress(active)
+        while not active.done.wait(FINISH_TICK_S):
+            if self.finishing(active) or time.monotonic() - active.shown >= TICK_S:
+                self.show_progress(active)
 
     def finishing(self, active: ActiveRun) -> bool:
+        """The model's last cell runs and its results are not shown yet."""
         progress = active.progress
         return (progress is not None and progress.step == STEP and not active.early
-                and progress.cell == progress.cells)
+                and progress.cell == progress.cells and not active.cancel.is_set())
 
     def watch_folders(self) -> None:
         """Refresh the history and the missing-data notice when runs start or end elsewhere."""
@@ -259,7 +272,7 @@ class Dashboard:
         with self._display:
             self.status.value = views.render_status(state, text, detail)
 
-    def show_progress(self, active: ActiveRun) -> None:
+    def show_progress(self, active: ActiveRun, new_cell: bool = False) -> None:
         with self._display:
             if active.done.is_set():
                 return
@@ -267,17 +280,21 @@ class Dashboard:
             progress = active.progress
             if progress is None:
                 self.show_status("running", f"starting {active.label}… {elapsed:.1f} s")
+                active.shown = time.monotonic()
                 return
             if active.cancel.is_set():
                 text = f"cancelling {progress.step} (run {progress.run_id})… {elapsed:.1f} s"
             else:
                 text = (f"{progress.step} (run {progress.run_id}): cell {progress.cell} of "
                         f"{progress.cells}, {elapsed:.1f} s")
-            if self.finishing(active) and not active.cancel.is_set():
+            if self.finishing(active):
                 active.early = self.show_written_results(progress.run_id)
+                if not (active.early or new_cell or time.monotonic() - active.shown >= TICK_S):
+                    return  # nothing new to show yet
             if active.early:
                 text = f"{progress.step} (run {progress.run_id}): recording the run…"
             self.show_status("running", text)
+            active.shown = time.monotonic()
             lines = files.read_run_log(self.project, progress.step, progress.run_id, LOG_LINES)
             self.log_lines.value = views.render_log(lines)
 
@@ -427,7 +444,7 @@ def build_dashboard() -> widgets.Widget:
         return widgets.HTML(views.render_status(FAILED, f"cannot open the project: {error}"))
     report_to_server_log()
     pool = KernelPool(project.step(STEP).notebook.parent)
-    dashboard = Dashboard(project, pool)
+    dashboard = Dashboard(project, pool, warm=RUNNER_WARM)
     close_with_kernel(dashboard.close)
-    threading.Thread(target=warm_up_export, name="nbsteps-warm-export", daemon=True).start()
+    threading.Thread(target=warm_up_runner, name="nbsteps-warm-runner", daemon=True).start()
     return dashboard.widget

@@ -7,6 +7,7 @@ import atexit
 import inspect
 import logging
 import sys
+import threading
 from collections.abc import Callable
 
 log = logging.getLogger("nbsteps")
@@ -45,15 +46,26 @@ def report_to_server_log() -> None:
         log.addHandler(handler)
 
 
-def warm_up_export() -> None:
-    """Pay, before the first click, for what the first run of a process pays once: nbconvert's
-    import and first export (about a second) and the digest of the installed packages."""
-    import nbformat
-    from nbconvert import HTMLExporter
+# Set once warm_up_runner has run: the first run waits for it rather than import the same
+# packages at the same time on another thread, which can find one half-initialised.
+RUNNER_WARM = threading.Event()
 
-    from nbsteps import freshness
 
-    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# warm-up"),
-                                               nbformat.v4.new_code_cell("1 + 1")])
-    HTMLExporter(log=logging.getLogger("nbsteps.nbconvert")).from_notebook_node(notebook)
-    freshness.environment_digest()
+def warm_up_runner() -> None:
+    """Pay, before the first click, for what the first run of a process pays once: the
+    imports of papermill and nbconvert, nbconvert's first export (a second or two in all),
+    and the digest of the installed packages."""
+    try:
+        import nbformat
+        import papermill  # noqa: F401 - imported for its import time only
+        from nbclient.exceptions import DeadKernelError  # noqa: F401
+        from nbconvert import HTMLExporter
+
+        from nbsteps import freshness
+
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# warm-up"),
+                                                   nbformat.v4.new_code_cell("1 + 1")])
+        HTMLExporter(log=logging.getLogger("nbsteps.nbconvert")).from_notebook_node(notebook)
+        freshness.environment_digest()
+    finally:
+        RUNNER_WARM.set()

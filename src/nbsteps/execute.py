@@ -183,21 +183,22 @@ def execute_record(
     write_record(project.folders.outputs, record)
     log_path = Path(record.log)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    log.info("%s started (run %s): %s", step.name, record.run_id, record.reason)
+    # The run log gets the runner's lines too, from "started" to the outcome.
     with log_path.open("a", encoding="utf-8", buffering=1) as log_stream:
         handler = attach_log_file(log_stream)
         try:
+            log.info("%s started (run %s): %s", step.name, record.run_id, record.reason)
             outcome = execute_notebook(project, step, record, log_stream, on_progress, cancel,
                                        kernel, progress_bar, kernels)
+            record.status, record.exit_code, record.error = outcome
+            if record.status == SUCCEEDED:
+                collect_outputs(project, step, record)
+            if record.status != SUCCEEDED:
+                remove_partial_outputs(project, step, record.run_id)
+            close_record(project, record, started)
+            report_outcome(record)
         finally:
             logging.getLogger().removeHandler(handler)
-    record.status, record.exit_code, record.error = outcome
-    if record.status == SUCCEEDED:
-        collect_outputs(project, step, record)
-    if record.status != SUCCEEDED:
-        remove_partial_outputs(project, step, record.run_id)
-    close_record(project, record, started)
-    report_outcome(record)
     (publish_html or export.publish_html)(record)
     return record
 

@@ -20,6 +20,8 @@ from jupyter_client import AsyncKernelManager
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_core.utils import run_sync
 
+from nbsteps.prestart import KERNEL_ARGUMENTS  # the same quiet kernels as the pipeline's
+
 log = logging.getLogger("nbsteps")
 
 # What the model step imports (notebooks/3.model.ipynb and authorship.py). Local modules
@@ -47,29 +49,33 @@ def _nbsteps_warm_up(names):
     import io
     for name in names:
         importlib.import_module(name)
-    import matplotlib.pyplot as plt
-    import pandas as pd
-    from sklearn.decomposition import PCA
-    from sklearn.feature_extraction.text import CountVectorizer
+    try:
+        import matplotlib.pyplot as plt
+        import pandas as pd
+        from sklearn.decomposition import PCA
+        from sklearn.feature_extraction.text import CountVectorizer
 
-    parquet = io.BytesIO()
-    pd.DataFrame({"text": ["a", "b"]}).to_parquet(parquet, index=False)
-    pd.read_parquet(io.BytesIO(parquet.getvalue()))
-    texts = ["the quick brown fox", "jumps over the lazy dog", "and runs away again"]
-    counts = CountVectorizer(analyzer="char", ngram_range=(3, 3)).fit_transform(texts)
-    shared = (counts @ counts.T).toarray().astype(float)
-    PCA(n_components=2, svd_solver="full").fit_transform(shared)
-    figure, axes = plt.subplots(figsize=(2, 2))
-    axes.scatter([0, 1], [1, 0], label="warm-up")
-    axes.set_title("warm-up")
-    axes.legend(title="warm-up")
-    figure.savefig(io.BytesIO(), format="png")
-    plt.close(figure)
+        parquet = io.BytesIO()
+        pd.DataFrame({"text": ["a", "b"]}).to_parquet(parquet, index=False)
+        pd.read_parquet(io.BytesIO(parquet.getvalue()))
+        texts = ["the quick brown fox", "jumps over the lazy dog", "and runs away again"]
+        counts = CountVectorizer(analyzer="char", ngram_range=(3, 3)).fit_transform(texts)
+        shared = (counts @ counts.T).toarray().astype(float)
+        PCA(n_components=2, svd_solver="full").fit_transform(shared)
+        figure, axes = plt.subplots(figsize=(2, 2))
+        axes.scatter([0, 1], [1, 0], label="warm-up")
+        axes.set_title("warm-up")
+        axes.legend(title="warm-up")
+        figure.savefig(io.BytesIO(), format="png")
+        plt.close(figure)
+    except Exception:  # only a head start: the notebook reports its own errors
+        pass
 """
 
 
 def build_warm_code(modules: Iterable[str]) -> str:
     return f"{WARM_CODE}_nbsteps_warm_up({tuple(modules)!r})\ndel _nbsteps_warm_up\n"
+
 
 START_TIMEOUT_S = 60.0
 WARM_UP_TIMEOUT_S = 120.0
@@ -98,7 +104,7 @@ def start_warm_kernel(
     the thread that runs the notebook, with that thread's own event loop.
     """
     km = AsyncKernelManager(kernel_name=kernel_name)
-    run_sync(km.start_kernel)(cwd=str(cwd))
+    run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS)
     try:
         run_silently(km, build_warm_code(modules))
     except BaseException:

@@ -68,8 +68,9 @@ def start_kernel(notebook: Path, log_stream=None):
 def execute_silently(km, code: str) -> None:
     from jupyter_client.blocking import BlockingKernelClient
 
-    client = BlockingKernelClient(**km.get_connection_info(session=True))
-    client.start_channels()
+    # parent=km: "is it alive" asks the process, not a heartbeat a busy machine can miss.
+    client = BlockingKernelClient(parent=km, **km.get_connection_info(session=True))
+    client.start_channels(hb=False)
     try:
         client.wait_for_ready(timeout=WARM_UP_TIMEOUT_S)
         msg_id = client.execute(code, silent=True, store_history=False)

@@ -1,0 +1,118 @@
+"""How the dashboard is served: one notebook, a serving root that holds what the page links
+to, and an allowlist that lets through exactly those files."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from nbsteps.dashboard_server import (
+    DENYLIST,
+    build_allowlist,
+    build_voila_config,
+    file_url,
+    find_serving_root,
+    serve_dashboard,
+)
+from nbsteps.errors import UsageError
+from nbsteps.project import load_project
+from tests.conftest import REPO, copy_project
+
+RUN = "model_2026-11-26_14-58-51_d7fd"
+
+
+def default_project():
+    """The repository's project with its own folders, whatever NBSTEPS_* say."""
+    return load_project(REPO, REPO / "data", REPO / "outputs", REPO / "logs")
+
+
+def allowed(project, path: str) -> bool:
+    """What Voila's AllowListFileHandler decides for a /voila/files/<path> request."""
+    flags = re.IGNORECASE
+    return any(re.fullmatch(p, path, flags) for p in build_allowlist(project)) and not any(
+        re.fullmatch(p, path, flags) for p in DENYLIST)
+
+
+def test_in_the_default_layout_the_root_is_the_project(tmp_path):
+    root = copy_project(tmp_path / "project")
+    project = load_project(root, root / "data", root / "outputs", root / "logs")
+    assert find_serving_root(project) == root.resolve()
+    assert file_url(project, "outputs", f"model/{RUN}.html") == (
+        f"voila/files/outputs/model/{RUN}.html")
+    assert file_url(project, "data", f"model/{RUN}/coordinates.csv") == (
+        f"voila/files/data/model/{RUN}/coordinates.csv")
+
+
+def test_with_folders_elsewhere_the_root_is_their_common_folder(tmp_path):
+    project = load_project(REPO, tmp_path / "d", tmp_path / "o", tmp_path / "l")
+    root = find_serving_root(project)
+    assert (REPO / "notebooks").resolve().is_relative_to(root)
+    assert (tmp_path / "o").resolve().is_relative_to(root)
+    url = file_url(project, "outputs", "model/x.html")
+    assert url == "voila/files/" + str((tmp_path / "o").resolve().relative_to(root)) + (
+        "/model/x.html")
+
+
+@pytest.mark.parametrize("path", [
+    f"outputs/model/{RUN}.html",
+    "outputs/ingest/ingest_2026-11-26_14-58-46_0d35.html",
+    "outputs/preprocess/latest.html",
+    f"data/model/{RUN}/coordinates.csv",
+])
+def test_the_linked_files_are_allowed(path):
+    assert allowed(default_project(), path)
+
+
+@pytest.mark.parametrize("path", [
+    "dashboard.ipynb",
+    "notebooks/dashboard.ipynb",
+    "notebooks/authorship.py",
+    "params/model.yaml",
+    "pipeline.yaml",
+    f"outputs/model/{RUN}.ipynb",
+    f"outputs/model/{RUN}.json",
+    "outputs/model/latest.json",
+    f"outputs/model/.{RUN}.html.1234.tmp",
+    "outputs/model/../../pipeline.yaml",
+    "outputs/model/../model/x.html",
+    "outputs/model/sub/x.html",
+    "outputs/other/x.html",
+    "logs/model/x.log",
+    f"data/model/{RUN}/summary.json",
+    f"data/model/{RUN}/plot.png",
+    f"data/model/{RUN}/../../processed/posts.parquet",
+    "data/processed/posts.parquet",
+    "data/raw/posts.json",
+    "data/model/coordinates.csv",
+    "src/nbsteps/dashboard.py",
+])
+def test_everything_else_is_refused(path):
+    assert not allowed(default_project(), path)
+
+
+def test_voila_gets_the_allowlist_and_no_tracebacks(tmp_path):
+    project = load_project(REPO, tmp_path / "d", tmp_path / "o", tmp_path / "l")
+    config = build_voila_config(project, "0.0.0.0", 8866, open_browser=False)
+    assert config.Voila.ip == "0.0.0.0" and config.Voila.port == 8866
+    assert config.Voila.port_retries == 0
+    assert config.Voila.root_dir == str(find_serving_root(project))
+    assert config.VoilaConfiguration.file_allowlist == build_allowlist(project)
+    assert config.VoilaConfiguration.show_tracebacks is False
+
+
+def test_serving_needs_the_dashboard_notebook(tmp_path):
+    root = copy_project(tmp_path / "project")
+    (root / "notebooks" / "dashboard.ipynb").unlink()
+    with pytest.raises(UsageError, match="no dashboard notebook"):
+        serve_dashboard(load_project(root, tmp_path / "d", tmp_path / "o", tmp_path / "l"))
+
+
+def test_the_dashboard_notebook_is_small_and_has_no_outputs():
+    import nbformat
+
+    notebook = nbformat.read(REPO / "notebooks" / "dashboard.ipynb", as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert 1 <= len(code) <= 2
+    assert all(not cell.outputs and cell.execution_count is None for cell in code)
+    assert "build_dashboard()" in code[-1].source
+    assert Path(REPO / "src" / "nbsteps" / "dashboard.py").is_file()

@@ -1,0 +1,69 @@
+"""The HTML of the status line, summary, links and history table."""
+
+from nbsteps.dashboard_views import (
+    format_duration,
+    format_parameters,
+    format_started,
+    render_history,
+    render_links,
+    render_log,
+    render_status,
+    render_summary,
+)
+from nbsteps.records import RunRecord
+
+
+def record(**changes) -> RunRecord:
+    values = dict(step="model", run_id="model_2026-11-26_14-58-51_d7fd", status="succeeded",
+                  started="2026-11-26T14:58:51.123+00:00", parameters={"k": 100, "method": "PCA"},
+                  notebook="/outputs/model/x.ipynb", html="/outputs/model/x.html",
+                  log="/logs/model/x.log", duration_s=1.94)
+    return RunRecord(**(values | changes))
+
+
+def test_status_words_lead_the_line():
+    assert "<b>succeeded</b> in 1.9 s" in render_status("succeeded", "in 1.9 s")
+    assert "<b>failed:</b> model failed at In [3]" in render_status(
+        "failed", "model failed at In [3]")
+    assert "<b>refused:</b>" in render_status("refused", "no")
+
+
+def test_every_value_from_a_record_is_escaped():
+    evil = record(parameters={"label": "<script>alert(1)</script>"}, error="<b>x</b>",
+                  run_id="model_<img>")
+    html = render_history([evil], {})
+    assert "<script>" not in html and "&lt;script&gt;" in html and "<img>" not in html
+    assert "<script>" not in render_status("failed", "<script>")
+    assert "<script>" not in render_log(["<script>"])
+
+
+def test_history_rows_link_their_notebook_and_name_skips():
+    skipped = record(run_id="model_b", status="skipped", reused_run="model_a", duration_s=0.0)
+    html = render_history([record(), skipped], {"model_2026-11-26_14-58-51_d7fd": "v/x.html"})
+    assert '<a href="v/x.html" target="_blank" rel="noopener">model_2026-11-26' in html
+    assert "skipped (up to date: model_a)" in html
+    assert "2026-11-26 14:58:51" in html
+    assert ">k=100</span> · <span" in html and ">method=PCA</span>" in html
+    assert "No runs yet" in render_history([], {})
+
+
+def test_summary_lists_k_part_length_and_counts_per_label():
+    html = render_summary({"k": 100, "characters_per_part": 7734, "method": "PCA", "seed": 0,
+                           "counts_per_label": {"4ch": 13, "8ch": 63, "8kun": 24}})
+    for text in ("k (parts)", "100", "characters per part", "7,734", "4ch", "63", "8kun"):
+        assert text in html
+
+
+def test_links_open_html_in_a_new_tab_and_download_files():
+    html = render_links([("notebook", "voila/files/a.html"), ("csv", "voila/files/b.csv")])
+    assert 'href="voila/files/a.html" target="_blank"' in html
+    assert 'href="voila/files/b.csv" download' in html
+
+
+def test_formats():
+    assert format_duration(None) == "–" and format_duration(2.04) == "2.0 s"
+    assert format_duration(125) == "2 min 05 s"
+    assert format_started("not a time") == "not a time"
+    long = "https://example.org/" + "x" * 80
+    assert "…" in format_parameters({"source": long}) and long in format_parameters(
+        {"source": long})

@@ -1,0 +1,81 @@
+"""The warm kernel pool: a kernel that is started and has the heavy imports done, and a
+namespace as clean as a fresh kernel's."""
+
+from pathlib import Path
+
+import pytest
+from jupyter_client.blocking import BlockingKernelClient
+from jupyter_core.utils import run_sync
+
+from nbsteps.kernels import KernelPool, WarmUpError, discard_kernel, start_warm_kernel
+from tests.conftest import REPO
+
+NOTEBOOKS = REPO / "notebooks"
+PROBE = """\
+import sys
+names = sorted(n for n in globals() if not n.startswith("_") and n not in {probe_names})
+print(names, "pandas" in sys.modules, "sklearn.manifold" in sys.modules,
+      "authorship" in sys.modules)
+"""
+
+
+def execute(km, code: str) -> tuple[str, int]:
+    """(stdout, execution count) of running `code` in the kernel."""
+    client = BlockingKernelClient(parent=km, **km.get_connection_info(session=True))
+    client.start_channels(hb=False)
+    output = []
+    try:
+        client.wait_for_ready(timeout=60)
+        reply = client.execute_interactive(
+            code, timeout=60,
+            output_hook=lambda msg: output.append(msg["content"].get("text", "")))
+    finally:
+        client.stop_channels()
+    return "".join(output), reply["content"]["execution_count"]
+
+
+@pytest.fixture
+def pool():
+    pool = KernelPool(NOTEBOOKS)
+    yield pool
+    pool.close()
+
+
+def test_a_taken_kernel_is_warm_clean_and_in_the_notebooks_folder(pool):
+    km = pool.take(timeout=120)
+    try:
+        assert km is not None and run_sync(km.is_alive)()
+        builtins = "{'In', 'Out', 'exit', 'quit', 'get_ipython', 'open', 'sys', 'names'}"
+        text, count = execute(km, PROBE.format(probe_names=builtins))
+        # The first cell a notebook runs is In [1], as in a fresh kernel.
+        assert count == 1
+        assert text.strip() == "[] True True False"
+        cwd, _ = execute(km, "import os; print(os.getcwd())")
+        assert Path(cwd.strip()) == NOTEBOOKS
+    finally:
+        discard_kernel(km)
+    assert not km.has_kernel
+
+
+def test_take_starts_the_next_kernel_and_close_stops_it(pool):
+    first = pool.take(timeout=120)
+    discard_kernel(first)
+    second = pool.take(timeout=120)
+    assert second is not None and second is not first
+    discard_kernel(second)
+    pool.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        pool.take()
+
+
+def test_a_failed_warm_up_leaves_a_cold_start_to_the_caller():
+    pool = KernelPool(NOTEBOOKS, modules=["no_such_module_for_nbsteps"])
+    try:
+        assert pool.take(timeout=120) is None
+    finally:
+        pool.close()
+
+
+def test_warm_up_errors_name_the_import():
+    with pytest.raises(WarmUpError, match="no_such_module_for_nbsteps"):
+        start_warm_kernel(NOTEBOOKS, ["no_such_module_for_nbsteps"])
