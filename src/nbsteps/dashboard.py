@@ -10,6 +10,7 @@ every action checks its values and the page's state itself, whatever the buttons
 
 import json
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -443,7 +444,10 @@ def build_dashboard() -> widgets.Widget:
     except NbstepsError as error:
         return widgets.HTML(views.render_status(FAILED, f"cannot open the project: {error}"))
     report_to_server_log()
-    pool = KernelPool(project.step(STEP).notebook.parent)
+    # NBSTEPS_WARM_KERNEL=0 starts a fresh kernel per run: the plain way, which the
+    # benchmark measures the warm kernel against.
+    warm_kernel = os.environ.get("NBSTEPS_WARM_KERNEL", "1") != "0"
+    pool = KernelPool(project.step(STEP).notebook.parent) if warm_kernel else None
     dashboard = Dashboard(project, pool, warm=RUNNER_WARM)
     close_with_kernel(dashboard.close)
     threading.Thread(target=warm_up_runner, name="nbsteps-warm-runner", daemon=True).start()
