@@ -2,24 +2,11 @@
 script; then reruns, which skip what is up to date."""
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
-from benchmarks.common import REPO, Figure, run_child
-
-PROJECT_FILES = ("pipeline.yaml", "notebooks", "params")
-
-
-def copy_project(target: Path) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    for name in PROJECT_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
-    return target
+from benchmarks.common import Figure, run_child
+from tests.conftest import copy_project
 
 
 def write_plain_script(notebooks: Path, values: dict[str, dict], target: Path) -> Path:

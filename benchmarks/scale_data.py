@@ -16,7 +16,6 @@ import argparse
 import contextlib
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,6 @@ BASELINE_MODULES = (
     "notebooks/corpus.py", "notebooks/posts.py",
     "notebooks/1.ingest.ipynb", "notebooks/2.preprocess.ipynb",
 )
-PROJECT_FILES = ("pipeline.yaml", "notebooks", "params")
 # Replica r > 0 gets post_id r * POST_ID_STRIDE + the original: still a string of digits,
 # and larger than any real post_id (the largest is 153323368), so replicas never share one.
 POST_ID_STRIDE = 10**12
@@ -190,13 +188,9 @@ class TreeSampler:
 
 def baseline_project(target: Path) -> Path:
     """A copy of this project with the ingest and preprocess modules of BASELINE_COMMIT."""
-    target.mkdir(parents=True, exist_ok=True)
-    for name in PROJECT_FILES:
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, target / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(source, target / name)
+    from tests.conftest import copy_project
+
+    copy_project(target)
     for module in BASELINE_MODULES:
         text = subprocess.run(["git", "-C", str(REPO), "show", f"{BASELINE_COMMIT}:{module}"],
                               capture_output=True, text=True, check=True).stdout
