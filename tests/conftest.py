@@ -15,6 +15,10 @@ from tests.corpus_server import CorpusServer
 REPO = Path(__file__).resolve().parents[1]
 REAL_CORPUS = REPO.parent / "shared" / "data" / "qanon" / "posts.json"
 PROJECT_FILES = ("pipeline.yaml", "notebooks", "params")
+CHROMIUM = Path(os.environ.get("NBSTEPS_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
 
 
 @dataclass
@@ -102,3 +106,20 @@ def corpus_server(tmp_path):
     root.mkdir()
     with CorpusServer(root) as server:
         yield server
+
+
+# One Playwright for the whole session: the sync API cannot run two at once in a thread.
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.is_file():
+        pytest.fail(f"no Chromium at {CHROMIUM}: `apt-get install chromium` (or set "
+                    "NBSTEPS_CHROMIUM); the browser tests need a real browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("Playwright is not installed: `pip install playwright` (never "
+                    "`playwright install`; the tests use the system Chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()

@@ -18,7 +18,6 @@ import yaml
 from tests.containers.conftest import REPO, TEST_GID, TEST_UID, describe, run
 from tests.containers.test_dockerfiles import hadolint, normalize, read_pins
 from tests.dashboard.conftest import (
-    browser,  # noqa: F401 - the fixture, for the browser test below
     close_context,
     free_port,
     open_dashboard,

@@ -19,12 +19,9 @@ from pathlib import Path
 
 import pytest
 
+# The browser fixture lives in tests/conftest.py: one Playwright per session for every suite.
 from tests.conftest import REPO, Workspace, copy_project
 
-CHROMIUM = Path(os.environ.get("NBSTEPS_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
 ARTIFACTS = REPO / "artifacts"
 SERVER_START_S = 90
 PAGE_LOAD_MS = 90_000
@@ -141,22 +138,6 @@ def served(prepared, tmp_path_factory):
     server = DashboardServer(space, base / "dashboard.log")
     yield server
     server.stop()
-
-
-@pytest.fixture(scope="session")
-def browser():
-    if not CHROMIUM.is_file():
-        pytest.fail(f"no Chromium at {CHROMIUM}: `apt-get install chromium` (or set "
-                    "NBSTEPS_CHROMIUM); the browser tests need a real browser")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        pytest.fail("Playwright is not installed: `pip install playwright` (never "
-                    "`playwright install`; the tests use the system Chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
