@@ -4,6 +4,7 @@ These use a throwaway project whose notebooks misbehave on purpose.
 """
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -77,11 +78,20 @@ def test_a_slow_step_runs_to_completion(odd_project):
     assert (odd_project.data / record["outputs"][0]["path"]).read_text() == "done"
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_a_signal_cancels_the_run_promptly_and_removes_partial_output(odd_project, signum):
+@pytest.mark.parametrize(
+    ("signum", "to_group"),
+    [
+        (signal.SIGTERM, False),  # docker stop, through the container's init
+        (signal.SIGINT, False),
+        (signal.SIGINT, True),  # Ctrl-C in a terminal: the whole foreground process group
+    ],
+)
+def test_a_signal_cancels_the_run_promptly_and_removes_partial_output(
+    odd_project, signum, to_group
+):
     process = subprocess.Popen(
         [sys.executable, "-m", "nbsteps", "run", "slow"], env=odd_project.env(),
-        stderr=subprocess.PIPE, text=True, cwd=odd_project.base,
+        stderr=subprocess.PIPE, text=True, cwd=odd_project.base, start_new_session=True,
     )
     lines = []
     for line in process.stderr:  # wait until the long cell has started
@@ -91,7 +101,10 @@ def test_a_signal_cancels_the_run_promptly_and_removes_partial_output(odd_projec
     partial = list((odd_project.data / "slow").glob("*/partial.txt"))
     assert partial, "the step should have written its partial file by now"
     sent = time.monotonic()
-    process.send_signal(signum)
+    if to_group:
+        os.killpg(process.pid, signum)
+    else:
+        process.send_signal(signum)
     remaining = process.communicate(timeout=30)[1]
     elapsed = time.monotonic() - sent
     assert elapsed < 15, f"took {elapsed:.1f} s to stop"  # docker stop waits 10 s by default

@@ -1,5 +1,6 @@
 """The HTML copy of an executed notebook, for people without Jupyter and for the dashboard."""
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -50,21 +51,30 @@ class HtmlWorker:
             import subprocess
             import sys
 
+            # A session of its own: Ctrl-C in a terminal signals the whole foreground
+            # group, and the run's cancelled notebook should still get its HTML copy.
             self.process = subprocess.Popen(
                 [sys.executable, "-c", "from nbsteps.export import serve_exports; serve_exports()"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
+                start_new_session=True,
             )
 
     def submit(self, record: RunRecord) -> None:
         self.start()
-        self.process.stdin.write(f"{record.notebook}\t{record.html}\n")
+        try:
+            self.process.stdin.write(f"{record.notebook}\t{record.html}\n")
+        except OSError as error:  # the worker is gone: the run itself is not affected
+            log.warning("the HTML worker stopped (%s); no HTML copy for %s", error, record.run_id)
+            return
         self.sent.append(record)
 
     def finish(self) -> None:
         """Wait for every copy, then point each step's latest.html at its newest."""
         if self.process is None:
             return
-        self.process.stdin.close()
+        # The worker may be gone; what it answered is still read below.
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
         answers = self.process.stdout.read().splitlines()
         self.process.wait()
         for record, answer in zip(self.sent, answers, strict=False):
