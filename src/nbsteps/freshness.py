@@ -25,14 +25,19 @@ def fingerprint_step(
     project: Project, step: Step, values: dict[str, Any], inputs: list[Path]
 ) -> dict[str, Any]:
     data = project.folders.data
+    # Each input is read once: its digest serves both its own entry and the upstream lookup.
+    input_digests = {str(p.relative_to(data)): hash_file(p) for p in inputs}
     return {
         "notebook": hash_file(step.notebook),
         "modules": {p.name: hash_file(p) for p in find_local_modules(step.notebook)},
         "parameters": values,
         "data_dir": str(data),
-        "inputs": {str(p.relative_to(data)): hash_file(p) for p in inputs},
+        "inputs": input_digests,
         "files": {name: hash_file(p) for name, p in find_file_parameters(project, values)},
-        "upstream": {str(p.relative_to(data)): upstream_digest(project, p) for p in inputs},
+        "upstream": {
+            relative: upstream_digest(project, relative, sha256)
+            for relative, sha256 in input_digests.items()
+        },
         "environment": environment_digest(),
     }
 
@@ -85,13 +90,12 @@ def find_file_parameters(project: Project, values: dict[str, Any]) -> list[tuple
     return files
 
 
-def upstream_digest(project: Project, path: Path) -> str | None:
-    """Fingerprint of the run that wrote this input, so a change upstream reruns downstream."""
-    relative = str(path.relative_to(project.folders.data))
+def upstream_digest(project: Project, relative: str, current: str) -> str | None:
+    """Fingerprint of the run that wrote this input (data path `relative`, content sha256
+    `current`), so a change upstream reruns downstream."""
     producer = project.producer_of(relative)
     if producer is None:
         return None
-    current = hash_file(path)
     for record in read_history(project.folders.outputs, [producer]):
         if record.status in (SUCCEEDED, SKIPPED) and any(
             o["path"] == relative and o["sha256"] == current for o in record.outputs
