@@ -5,19 +5,26 @@ the original dense `manhattan_distances(X.todense())` (computed here without den
 and the PCA coordinates equal the original ones up to the sign of each axis.
 """
 
+import re
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.spatial.distance import pdist, squareform
 from sklearn.decomposition import PCA
-from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.manifold import TSNE
 
 METHODS = ("PCA", "t-SNE")
 NGRAM = 3
 FULL_SVD_MAX_K = 500
-# A trigram counted more often than this in some part is summed directly, not by thresholds.
+# A trigram counted more often than this in some part is compared directly, not by thresholds.
 FREQUENT_COUNT = 32
-BLOCK_ELEMENTS = 8_000_000  # elements in one broadcast block of sum_minima_directly
+# A threshold's 0/1 matrix at least this full is multiplied densely (BLAS), else sparsely:
+# about where the two take equal time (2% on the real corpus at k=1000, 35% at 100x).
+DENSE_FROM = 0.05
+DENSE_BLOCK_ELEMENTS = 16_000_000  # entries of one dense column block (64 MB of float32)
+# What CountVectorizer(analyzer="char") does to a text before cutting it into n-grams.
+WHITESPACE_RUNS = re.compile(r"\s\s+")
 
 
 def join_texts(texts: pd.Series) -> str:
@@ -38,58 +45,88 @@ def cut_parts(text: str, k: int) -> tuple[list[str], int]:
 
 
 def count_trigrams(parts: list[str]) -> sp.csr_matrix:
-    """The parts x trigrams matrix of counts."""
-    vectorizer = CountVectorizer(analyzer="char", ngram_range=(NGRAM, NGRAM))
-    return vectorizer.fit_transform(parts).tocsr()
+    """The parts x trigrams matrix of counts, the one the original's
+    `CountVectorizer(analyzer="char", ngram_range=(3, 3))` makes, columns in the same order.
+
+    As CountVectorizer does, each part is lowercased and its runs of whitespace made one
+    space. Then, instead of a Python string per trigram (slow on a large corpus), a trigram
+    is one integer made of its three code points, 21 bits each, counted with numpy; those
+    integers sort as the strings do, so the columns come out in CountVectorizer's order.
+    """
+    grams, counts, ends = [], [], [0]
+    for part in parts:
+        text = WHITESPACE_RUNS.sub(" ", part.lower())
+        # surrogatepass: a lone surrogate (from a JSON escape) is a code point like any other.
+        points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+        points = points.astype(np.int64)
+        codes = (points[:-2] << 42) | (points[1:-1] << 21) | points[2:]
+        unique, count = np.unique(codes, return_counts=True)
+        grams.append(unique)
+        counts.append(count)
+        ends.append(ends[-1] + len(unique))
+    vocabulary, columns = np.unique(np.concatenate(grams), return_inverse=True)
+    return sp.csr_matrix((np.concatenate(counts), columns, np.array(ends)),
+                         shape=(len(parts), len(vocabulary)), dtype=np.int64)
 
 
 def manhattan_matrix(counts: sp.csr_matrix) -> np.ndarray:
     """Exact pairwise manhattan (L1) distances between the rows of a sparse count matrix.
 
-    For counts a, b >= 0: |a - b| = a + b - 2 min(a, b), so only the sums of element-wise
-    minima are needed. Trigrams that are never frequent are summed with thresholds (see
-    `sum_minima_by_thresholds`); the few frequent ones, where that would take one sparse
-    product per count value, with a direct element-wise minimum.
+    The few frequent trigrams (a count above FREQUENT_COUNT in some part) are compared
+    directly, as dense columns. For the many others, with counts a, b >= 0:
+    |a - b| = a + b - 2 min(a, b), and the sums of element-wise minima come from a few
+    matrix products over count thresholds (see `sum_minima_by_thresholds`). Every sum is of
+    integers, exact in float64: the distances equal the original dense computation.
     """
     columns = sp.csc_matrix(counts, dtype=np.int64, copy=True)
     columns.eliminate_zeros()
-    totals = np.asarray(columns.sum(axis=1)).ravel()
     frequent = columns.max(axis=0).toarray().ravel() > FREQUENT_COUNT
-    shared = sum_minima_by_thresholds(columns[:, ~frequent].tocsr())
-    shared += sum_minima_directly(columns[:, frequent].toarray())
-    return (totals[:, None] + totals[None, :] - 2 * shared).astype(np.float64)
+    rare = columns[:, ~frequent].tocsr()
+    totals = np.asarray(rare.sum(axis=1), dtype=np.float64).ravel()
+    # In place: at k = 5,000 every k x k temporary costs a good fraction of a second.
+    distances = sum_minima_by_thresholds(rare)
+    distances *= -2
+    distances += totals[:, None]
+    distances += totals[None, :]
+    if frequent.any():
+        distances += squareform(pdist(columns[:, frequent].toarray().astype(np.float64),
+                                      "cityblock"))
+    return distances
 
 
 def sum_minima_by_thresholds(counts: sp.csr_matrix) -> np.ndarray:
-    """sum_v min(a_v, b_v) for every pair of rows, as sparse products.
+    """sum_v min(a_v, b_v) for every pair of rows, as matrix products.
 
     min(a, b) is the number of thresholds t >= 1 with a >= t and b >= t; so with B_t the
     0/1 matrix of entries >= t, the sums are sum over t of B_t B_t^T, one product per
-    count value up to the largest, each sparser than the one before.
+    count value up to the largest, each sparser than the one before. A B_t with few ones
+    is multiplied as a sparse matrix; a full one (long parts share most trigrams) as a
+    dense one, where BLAS is many times faster.
     """
     remaining = counts.copy()
-    shared = np.zeros((remaining.shape[0],) * 2, dtype=np.int64)
+    shared = np.zeros((remaining.shape[0],) * 2)  # float64: sums of integers, exact
     while remaining.nnz:
         above = remaining.copy()
         above.data[:] = 1
-        shared += (above @ above.T).toarray()
+        shared += multiply_by_transpose(above)
         remaining.data -= 1
         remaining.eliminate_zeros()
     return shared
 
 
-def sum_minima_directly(counts: np.ndarray) -> np.ndarray:
-    """sum_v min(a_v, b_v) for every pair of rows of a dense (parts x few columns) matrix,
-    a block of rows at a time so the broadcast stays within about BLOCK_ELEMENTS."""
-    k, m = counts.shape
-    shared = np.zeros((k, k), dtype=np.int64)
-    if m == 0:
-        return shared
-    rows = max(1, BLOCK_ELEMENTS // (k * m))
-    for start in range(0, k, rows):
-        block = counts[start : start + rows, None, :]
-        shared[start : start + rows] = np.minimum(block, counts[None, :, :]).sum(axis=2)
-    return shared
+def multiply_by_transpose(ones: sp.csr_matrix) -> np.ndarray:
+    """B B^T of a 0/1 matrix, sparsely or densely (column blocks of float32, whose sums of
+    ones stay exact below 2**24) by how full B is."""
+    used = np.unique(ones.indices)
+    if ones.nnz < DENSE_FROM * ones.shape[0] * len(used) or len(used) >= 2**24:
+        return (ones @ ones.T).toarray()
+    dense = ones[:, used]
+    product = np.zeros((ones.shape[0],) * 2, dtype=np.float32)
+    step = max(1, DENSE_BLOCK_ELEMENTS // ones.shape[0])
+    for start in range(0, len(used), step):
+        block = dense[:, start : start + step].toarray().astype(np.float32)
+        product += block @ block.T
+    return product.astype(np.int64)
 
 
 def embed_2d(distances: np.ndarray, method: str, seed: int) -> np.ndarray:

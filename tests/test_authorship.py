@@ -34,9 +34,40 @@ def test_cutting_refuses_a_k_the_text_cannot_bear(k, message):
         authorship.cut_parts("a" * 32, k)
 
 
-def test_sparse_distances_equal_dense_manhattan_distances():
+# Texts where CountVectorizer's own preparation matters: case, runs of whitespace of every
+# kind (a single newline is kept), characters whose lowercase is longer ("İ"), emoji beyond
+# the basic plane, a lone surrogate (a JSON escape can make one), parts too short to hold a
+# trigram once whitespace is collapsed, and an empty part.
+AWKWARD_PARTS = [
+    "The Quick brown fox\n\njumps   over\tthe lazy dog.\n",
+    "İstanbul İSTANBUL \u00a0\u00a0 café CAFÉ 🙂🙂 🙂x",
+    "\ud83d lone surrogate \ud83d!",
+    "a  \t\r\n b",
+    "    ",
+    "",
+    "ab",
+    "ǅ ǅ ǅ Σσς ΣΣ",
+]
+
+
+@pytest.mark.parametrize("parts", [
+    AWKWARD_PARTS,
+    authorship.cut_parts(authorship.join_texts(pd.Series(
+        [p.get("text") or "" for p in make_posts(300)])), 50)[0],
+], ids=["awkward-texts", "generated-posts"])
+def test_trigram_counts_equal_countvectorizers_column_for_column(parts):
+    expected = CountVectorizer(analyzer="char", ngram_range=(3, 3)).fit_transform(parts)
+    actual = authorship.count_trigrams(parts)
+    assert actual.shape == expected.shape and actual.dtype == expected.dtype
+    np.testing.assert_array_equal(actual.toarray(), expected.toarray())
+
+
+@pytest.mark.parametrize("fill", [0.01, 0.3], ids=["sparse-products", "dense-products"])
+def test_sparse_distances_equal_dense_manhattan_distances(fill):
+    """A matrix emptier than DENSE_FROM takes the sparse products, a fuller one the dense
+    (BLAS) ones; both with a few frequent columns compared directly."""
     rng = np.random.default_rng(0)
-    dense = rng.poisson(0.7, size=(40, 300)) * (rng.random((40, 300)) < 0.3)
+    dense = rng.poisson(0.7, size=(40, 300)) * (rng.random((40, 300)) < fill)
     dense[3] = 0  # an empty part
     dense[5, :5] = [250, 0, 17, 3, 99]  # large counts need many thresholds
     counts = sp.csr_matrix(dense)

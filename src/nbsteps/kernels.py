@@ -29,10 +29,10 @@ log = logging.getLogger("nbsteps")
 WARM_MODULES = (
     "numpy",
     "pandas",
-    "pyarrow.parquet",
+    "fastparquet",
     "scipy.sparse",
+    "scipy.spatial.distance",
     "sklearn.decomposition",
-    "sklearn.feature_extraction.text",
     "sklearn.manifold",
     "matplotlib.pyplot",
 )
@@ -42,7 +42,7 @@ WARM_MODULES = (
 # Everything is bound inside the helper, which deletes itself: the notebook's namespace is
 # untouched. Importing is not all: the first trigram count, sparse product, PCA and drawn
 # figure of a process pay for lazy imports, fonts and caches (about a second in all on
-# the real corpus), so the helper makes each once, on a few bytes of dummy data.
+# the real corpus), so the helper makes each once, on a few numbers of dummy data.
 WARM_CODE = """\
 def _nbsteps_warm_up(names):
     import importlib
@@ -51,16 +51,15 @@ def _nbsteps_warm_up(names):
         importlib.import_module(name)
     try:
         import matplotlib.pyplot as plt
-        import pandas as pd
+        import numpy as np
+        import scipy.sparse as sp
+        from scipy.spatial.distance import pdist
         from sklearn.decomposition import PCA
-        from sklearn.feature_extraction.text import CountVectorizer
 
-        parquet = io.BytesIO()
-        pd.DataFrame({"text": ["a", "b"]}).to_parquet(parquet, index=False)
-        pd.read_parquet(io.BytesIO(parquet.getvalue()))
-        texts = ["the quick brown fox", "jumps over the lazy dog", "and runs away again"]
-        counts = CountVectorizer(analyzer="char", ngram_range=(3, 3)).fit_transform(texts)
-        shared = (counts @ counts.T).toarray().astype(float)
+        counts = np.array([[1, 0, 2, 0], [0, 3, 1, 1], [2, 1, 0, 4]])
+        pdist(counts.astype(float), "cityblock")
+        ones = sp.csr_matrix(counts >= 1, dtype=np.int64)
+        shared = (ones @ ones.T).toarray().astype(float)
         PCA(n_components=2, svd_solver="full").fit_transform(shared)
         figure, axes = plt.subplots(figsize=(2, 2))
         axes.scatter([0, 1], [1, 0], label="warm-up")

@@ -60,13 +60,15 @@ def test_the_first_layers_are_the_model_images_so_the_two_share_them():
     assert any(line.startswith("HEALTHCHECK ") and "curl" not in line for line in dashboard)
 
 
-def test_requirements_are_the_model_pins_plus_the_dashboard_extra():
+def test_requirements_are_the_model_and_preprocess_pins_plus_the_dashboard_extra():
+    """The page runs the model step, and preprocess when its data is missing."""
     folder = REPO / "containers"
     model = read_pins((folder / "model" / "requirements.txt").read_text().splitlines())
+    preprocess = read_pins((folder / "preprocess" / "requirements.txt").read_text().splitlines())
     dashboard = read_pins((folder / "dashboard" / "requirements.txt").read_text().splitlines())
     extra = read_pins(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
                       ["optional-dependencies"]["dashboard"])
-    assert dashboard == model | extra
+    assert dashboard == model | preprocess | extra
     frozen = read_pins(line for line in (REPO / "constraints.txt").read_text().splitlines()
                        if "==" in line)
     assert {normalize(n): v for n, v in extra.items()} == {
