@@ -30,6 +30,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "data" / "qanon" / "posts.json"
 CORPUS_OVERRIDE = Path(__file__).resolve().parent / "compose.corpus.yml"
+PARTS_OVERRIDE = Path(__file__).resolve().parent / "compose.parts.yml"
 STEPS = ("ingest", "preprocess", "model")
 FOLDERS = ("data", "outputs", "logs")
 # Neither root nor the usual first user (1000), so an ownership check means something.
@@ -190,12 +191,13 @@ def remove_images(names) -> None:
 
 @pytest.fixture(scope="session")
 def new_project(docker, base_image, tag, images,
-                tmp_path_factory) -> Iterator[Callable[[], Compose]]:
+                tmp_path_factory) -> Iterator[Callable[..., Compose]]:
     """Factory of compose projects: docker-compose.yml and params/ copied from the repository,
-    empty data/, outputs/ and logs/ owned by the test user, the corpus server override on."""
+    empty data/, outputs/ and logs/ owned by the test user, a corpus server override on
+    (by default the one serving the real corpus whole)."""
     made: list[Compose] = []
 
-    def make() -> Compose:
+    def make(override: Path = CORPUS_OVERRIDE) -> Compose:
         folder = tmp_path_factory.mktemp("project")
         shutil.copy2(REPO / "docker-compose.yml", folder)
         shutil.copytree(REPO / "params", folder / "params")
@@ -204,7 +206,7 @@ def new_project(docker, base_image, tag, images,
             os.chown(folder / name, TEST_UID, TEST_GID)
         compose = Compose(docker, folder, f"nbsteps-test-{uuid.uuid4().hex[:8]}",
                           compose_env(base_image, tag),
-                          [folder / "docker-compose.yml", CORPUS_OVERRIDE])
+                          [folder / "docker-compose.yml", override])
         made.append(compose)
         return compose
 

@@ -13,16 +13,27 @@ import hashlib
 import json
 import os
 import pty
+import re
 import shutil
 import subprocess
 import termios
 import threading
 import time
+from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
-from tests.containers.conftest import FOLDERS, STEPS, TEST_GID, TEST_UID, describe, run
+from tests.containers.conftest import (
+    FOLDERS,
+    PARTS_OVERRIDE,
+    STEPS,
+    TEST_GID,
+    TEST_UID,
+    describe,
+    run,
+)
 
 pytestmark = pytest.mark.containers
 
@@ -93,12 +104,28 @@ def test_pipeline_writes_the_processed_table_and_the_model(pipeline, images):
     assert {Path(p).name for p in written} == {"coordinates.csv", "plot.png", "summary.json"}
 
 
+def test_a_second_run_with_nothing_changed_skips_every_step(pipeline):
+    """The documented command again, nothing changed: each step finds its outputs up to
+    date, says so and points at the run that made them (the time is printed, not tested)."""
+    first = {step: pipeline.record(step)["run_id"] for step in STEPS}
+    started = time.monotonic()
+    result = pipeline(*PIPELINE, timeout=900)
+    print(f"\nsecond run, nothing changed: {time.monotonic() - started:.1f} s "
+          f"(first: {pipeline.duration_s:.0f} s)")
+    assert result.returncode == 0, describe(result)
+    for step, run_id in first.items():
+        record = pipeline.record(step)
+        assert (record["status"], record["reused_run"]) == ("skipped", run_id), (step, record)
+    assert f"model skipped: up to date (outputs of {first['model']})" in (
+        result.stdout + result.stderr)
+
+
 def test_every_file_belongs_to_the_user_who_ran_compose(pipeline):
     assert owners_other_than_test_user(pipeline.folder) == []
 
 
 def test_status_and_params_through_the_image(pipeline):
-    """The commands docs/containers.md gives for `nbsteps status` and `nbsteps params`."""
+    """The commands README.md gives for `nbsteps status` and `nbsteps params`."""
     result = pipeline("run", "--rm", "--no-deps", "--entrypoint", "nbsteps", "model",
                       "status", "--json", timeout=300)
     assert result.returncode == 0, describe(result)
@@ -303,7 +330,7 @@ def test_a_step_whose_input_is_missing_exits_3(new_project):
 
 
 def test_ingest_from_a_local_copy_under_data(new_project, corpus_file):
-    """docs/containers.md: offline, put a copy under data/ and point `source` at /data/..."""
+    """README.md: offline, put a copy under data/ and point `source` at /data/..."""
     compose = new_project()
     incoming = compose.folder / "data" / "incoming"
     incoming.mkdir()
@@ -315,3 +342,61 @@ def test_ingest_from_a_local_copy_under_data(new_project, corpus_file):
     assert result.returncode == 0, describe(result)
     assert sha256(compose.folder / "data" / "raw" / "posts.json") == sha256(corpus_file)
     assert compose.record("ingest")["status"] == "succeeded"
+
+
+def split_corpus(corpus: Path, folder: Path, parts: int) -> list[str]:
+    """The corpus's posts, in order, in `parts` files in a folder any container user reads."""
+    posts = json.loads(corpus.read_text())["posts"]
+    size = -(-len(posts) // parts)
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    names = [f"part{index}.json" for index in range(parts)]
+    for index, name in enumerate(names):
+        (folder / name).write_text(json.dumps({"posts": posts[index * size:(index + 1) * size]}))
+        (folder / name).chmod(0o644)
+    return names
+
+
+def parts_requested(compose) -> Counter:
+    """How often the corpus server was asked for each part, from its request log."""
+    logs = compose("logs", "--no-color", "corpus", check=True).stdout
+    return Counter(re.findall(r'"GET /(part\d+\.json) HTTP', logs))
+
+
+def test_ingest_workers_share_a_list_of_parts_and_preprocess_waits_for_all(
+        new_project, corpus_file, tmp_path):
+    """Three ingest containers (INGEST_WORKERS=3, the documented command) share a `source`
+    of five parts: each part is downloaded once, the joined corpus is the real one, and
+    preprocess starts only after every worker has ended. Then `up --scale ingest=3` with
+    nothing changed skips every step."""
+    compose = new_project(PARTS_OVERRIDE)
+    names = split_corpus(corpus_file, tmp_path / "parts", 5)
+    compose.env |= {"NBSTEPS_PARTS_DIR": str(tmp_path / "parts"), "INGEST_WORKERS": "3"}
+    urls = [f"http://corpus:8000/{name}" for name in names]
+    (compose.folder / "params" / "ingest.yaml").write_text(f"source: {json.dumps(urls)}\n")
+
+    result = compose(*PIPELINE, timeout=1800)
+
+    assert result.returncode == 0, describe(result)
+    workers = compose.records("ingest")
+    assert [r["status"] for r in workers] == ["succeeded"] * 3, workers
+    assert parts_requested(compose) == dict.fromkeys(names, 1)
+    raw = json.loads((compose.folder / "data" / "raw" / "posts.json").read_text())
+    assert raw["posts"] == json.loads(corpus_file.read_text())["posts"]
+    preprocess = compose.record("preprocess")
+    assert preprocess["status"] == "succeeded", preprocess
+    last_worker_end = max(datetime.fromisoformat(r["ended"]) for r in workers)
+    assert datetime.fromisoformat(preprocess["started"]) > last_worker_end
+    assert compose.record("model")["status"] == "succeeded"
+    assert owners_other_than_test_user(compose.folder) == []
+
+    made_by = {step: compose.record(step)["run_id"] for step in ("preprocess", "model")}
+    result = compose("up", "--scale", "ingest=3", "model", timeout=900)
+    assert result.returncode == 0, describe(result)
+    again = [r for r in compose.records("ingest") if r["run_id"] not in
+             {w["run_id"] for w in workers}]
+    assert [r["status"] for r in again] == ["skipped"] * 3, again
+    for step, run_id in made_by.items():
+        record = compose.record(step)
+        assert (record["status"], record["reused_run"]) == ("skipped", run_id), (step, record)
+    assert parts_requested(compose) == dict.fromkeys(names, 1), "a part was fetched again"
