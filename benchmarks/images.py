@@ -12,13 +12,20 @@ from benchmarks.common import REPO, Figure
 
 STEPS = ("ingest", "preprocess", "model", "dashboard")
 LIMITS_MB = {"ingest": 150, "model": 500}
+HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 
 
 def base_image() -> str:
+    """BASE_IMAGE, or the local base image, made or reused by scripts/build-base-image.sh
+    trusting the host's certificates as the tests' and CI's does: one made without them
+    would replace it, and pip in a build could not pass a TLS-inspecting proxy."""
     if os.environ.get("BASE_IMAGE"):
         return os.environ["BASE_IMAGE"]
-    script = REPO / "scripts" / "build-base-image.sh"
-    return subprocess.run([str(script)], capture_output=True, text=True, check=True).stdout.strip()
+    args = [str(REPO / "scripts" / "build-base-image.sh")]
+    if HOST_CA_BUNDLE.is_file():
+        args += ["--ca-bundle", str(HOST_CA_BUNDLE)]
+    result = subprocess.run(args, capture_output=True, text=True, check=True)
+    return result.stdout.strip().splitlines()[-1]
 
 
 def image_mb(image: str) -> float:

@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks import model_scale, pipeline_runs  # noqa: E402
 from benchmarks.common import DEFAULT_CORPUS, REPO, Figure  # noqa: E402
 
+CONTAINER_SECTIONS = ("images", "compose")
+
 
 def docker_available() -> bool:
     return shutil.which("docker") is not None and os.system("docker info >/dev/null 2>&1") == 0
@@ -45,6 +47,11 @@ def sections(corpus: Path, workdir: Path) -> dict:
 
         return image_sizes.measure(workdir / "images")
 
+    def compose_runs():
+        from benchmarks import compose_runs as runs
+
+        return runs.measure(corpus, workdir / "compose")
+
     def ingest_scale():
         from benchmarks import ingest_scale as scale
 
@@ -56,6 +63,7 @@ def sections(corpus: Path, workdir: Path) -> dict:
         "data": data_scale,
         "dashboard": dashboard,
         "images": images,
+        "compose": compose_runs,
         "ingest": ingest_scale,
     }
 
@@ -103,7 +111,7 @@ def main() -> int:
         for name, measure in sections(args.corpus, Path(workdir)).items():
             if args.only and name not in args.only:
                 continue
-            if name == "images" and not docker_available():
+            if name in CONTAINER_SECTIONS and not docker_available():
                 failures[name] = "no Docker engine answers (scripts/start-docker.sh)"
                 continue
             print(f"... {name}", file=sys.stderr, flush=True)

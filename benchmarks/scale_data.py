@@ -217,13 +217,25 @@ def scaled_runs(source: Path, workdir: Path, factors: list[int], baseline: bool)
 def measure(corpus: Path, workdir: Path) -> list:
     """The figures of target 5 for benchmarks/run.py: 10x and 100x, now and before."""
     from benchmarks.common import Figure
+    from benchmarks.model_scale import measure_in_child
 
     rows = list(scaled_runs(corpus, workdir, [10, 100], baseline=True))
     now = {r["factor"]: r for r in rows if r["version"] == "now"}
     before = {r["factor"]: r for r in rows if r["version"] == "before"}
     big = now[100]
     posts = f"{big['posts']:,} posts, {big['MB']:,.0f} MB"
+    # The model on the 100x table that preprocess just wrote, then the original way.
+    table = workdir / "now-x100" / "data" / "processed" / "posts.parquet"
+    model = measure_in_child(table, 1000, "fast")
+    dense = measure_in_child(table, 1000, "dense")
     return [
+        Figure("5 100x the data", "model k=1000 on the 100x table (trigrams, distances, PCA)",
+               model["model_s"], dense["model_s"], goal="measured",
+               note=f"trigrams {model['counts_s']:.1f} s vs {dense['counts_s']:.1f} s, "
+               f"distances {model['distances_s']:.1f} s vs {dense['distances_s']:.1f} s; "
+               f"peak {model['peak_mb']:,.0f} MB vs {dense['peak_mb']:,.0f} MB; "
+               + ("identical distances" if model["checksum"] == dense["checksum"]
+                  else "DISTANCES DIFFER"), extra={"fast": model, "dense": dense}),
         Figure("5 100x the data", f"ingest + preprocess, 100x ({posts}), wall",
                big["wall_s"], before[100]["wall_s"], goal="< 90 s",
                note=f"ingest {big['ingest_s']:.1f} s, preprocess {big['preprocess_s']:.1f} s; "

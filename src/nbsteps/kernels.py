@@ -17,10 +17,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from jupyter_client import AsyncKernelManager
-from jupyter_client.blocking import BlockingKernelClient
 from jupyter_core.utils import run_sync
 
-from nbsteps.prestart import KERNEL_ARGUMENTS  # the same quiet kernels as the pipeline's
+# The same quiet kernels as the pipeline's, and the same silent execution.
+from nbsteps.prestart import KERNEL_ARGUMENTS, execute_silently
 
 log = logging.getLogger("nbsteps")
 
@@ -77,7 +77,6 @@ def build_warm_code(modules: Iterable[str]) -> str:
 
 
 START_TIMEOUT_S = 60.0
-WARM_UP_TIMEOUT_S = 120.0
 # A kernel can fail to start for a passing reason (a port taken between being picked and
 # bound, on a busy machine): try again once before leaving the next run a cold start.
 START_ATTEMPTS = 2
@@ -113,26 +112,12 @@ def start_warm_kernel(
 
 
 def run_silently(km: AsyncKernelManager, code: str) -> None:
-    """Execute `code` in the kernel and wait for it, through a blocking client of our own.
-
-    The manager is the client's parent, so "is the kernel alive" asks the process: without
-    it the client asks the heartbeat, which a kernel still importing on a busy machine
-    misses, and a healthy kernel is reported dead.
-    """
-    client = BlockingKernelClient(parent=km, **km.get_connection_info(session=True))
-    client.start_channels(hb=False)
+    """Execute `code` in the kernel and wait for it; WarmUpError if it fails, KernelStartError
+    if the kernel died before answering (worth another try)."""
     try:
-        client.wait_for_ready(timeout=START_TIMEOUT_S)
-        msg_id = client.execute(code, silent=True, store_history=False)
-        while True:
-            reply = client.get_shell_msg(timeout=WARM_UP_TIMEOUT_S)
-            if reply["parent_header"].get("msg_id") == msg_id:
-                break
+        content = execute_silently(km, code, ready_timeout_s=START_TIMEOUT_S)
     except RuntimeError as error:  # wait_for_ready: the kernel died while starting
         raise KernelStartError(f"the kernel did not start: {error}") from error
-    finally:
-        client.stop_channels()
-    content = reply["content"]
     if content["status"] != "ok":
         raise WarmUpError(f"warm-up failed: {content.get('ename')}: {content.get('evalue')}")
 

@@ -65,19 +65,22 @@ def start_kernel(notebook: Path, log_stream=None):
     return km
 
 
-def execute_silently(km, code: str) -> None:
+def execute_silently(km, code: str, ready_timeout_s: float = WARM_UP_TIMEOUT_S) -> dict:
+    """Run `code` in the kernel (no output, no history, execution count untouched) and wait
+    for it; returns the reply's content. RuntimeError if the kernel dies before it is ready.
+    """
     from jupyter_client.blocking import BlockingKernelClient
 
     # parent=km: "is it alive" asks the process, not a heartbeat a busy machine can miss.
     client = BlockingKernelClient(parent=km, **km.get_connection_info(session=True))
     client.start_channels(hb=False)
     try:
-        client.wait_for_ready(timeout=WARM_UP_TIMEOUT_S)
+        client.wait_for_ready(timeout=ready_timeout_s)
         msg_id = client.execute(code, silent=True, store_history=False)
-        while client.get_shell_msg(timeout=WARM_UP_TIMEOUT_S)["parent_header"].get(
-            "msg_id"
-        ) != msg_id:
-            pass
+        while True:
+            reply = client.get_shell_msg(timeout=WARM_UP_TIMEOUT_S)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply["content"]
     finally:
         client.stop_channels()
 
