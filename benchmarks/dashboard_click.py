@@ -12,10 +12,8 @@ import time
 from pathlib import Path
 
 from benchmarks.common import REPO, Figure
-from tests.conftest import Workspace
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, Workspace
 from tests.dashboard.conftest import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     DashboardServer,
     open_dashboard,
     set_field,

@@ -3,6 +3,11 @@
 Routes: any file under `root` by its name; `/missing` answers 404; `/page.html` answers an
 HTML page with status 200; `/stall` sends headers and a few bytes, then nothing;
 `/trickle` sends a byte every 0.1 s.
+
+Also runs as a script, to serve a folder on a compose network (the ingest image has the
+python3 it needs; see tests/containers/compose.parts.yml):
+
+    python3 corpus_server.py FOLDER [--host 0.0.0.0] [--port 8000] [--delay SECONDS]
 """
 
 import threading
@@ -14,12 +19,13 @@ HTML_PAGE = b"<!DOCTYPE html><html><body><h1>Rate limited</h1></body></html>"
 
 
 class CorpusServer:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0, quiet: bool = True):
         self.root = root
+        self.quiet = quiet  # else one line per request on stderr, as http.server writes it
         self.stop_stalling = threading.Event()
         self.delay_s = 0.0  # added before each file is served: a slow, far-away source
         self.requests: list[str] = []  # paths asked for, in order
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self.make_handler())
+        self.server = ThreadingHTTPServer((host, port), self.make_handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -41,8 +47,9 @@ class CorpusServer:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):  # keep test output quiet
-                pass
+            def log_message(self, format, *args):  # noqa: A002 (http.server's name)
+                if not server.quiet:
+                    super().log_message(format, *args)
 
             def do_GET(self):
                 name = self.path.lstrip("/")
@@ -78,3 +85,22 @@ class CorpusServer:
                 self.wfile.write(body)
 
         return Handler
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Serve the files of a folder over HTTP.")
+    parser.add_argument("root", type=Path)
+    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--delay", type=float, default=0.0,
+                        help="seconds to wait before serving each file (a far-away source)")
+    args = parser.parse_args()
+    server = CorpusServer(args.root, args.host, args.port, quiet=False)
+    server.delay_s = args.delay
+    server.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

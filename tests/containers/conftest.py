@@ -149,6 +149,7 @@ def compose_env(base_image: str, tag: str) -> dict[str, str]:
         "UID": str(TEST_UID),
         "GID": str(TEST_GID),
         "NBSTEPS_CORPUS_FILE": str(CORPUS),
+        "NBSTEPS_CORPUS_SERVER": str(REPO / "tests" / "corpus_server.py"),
         "BUILDKIT_PROGRESS": "plain",  # BuildKit, where used, prints CACHED line by line
     }
 

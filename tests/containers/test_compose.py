@@ -400,3 +400,44 @@ def test_ingest_workers_share_a_list_of_parts_and_preprocess_waits_for_all(
         record = compose.record(step)
         assert (record["status"], record["reused_run"]) == ("skipped", run_id), (step, record)
     assert parts_requested(compose) == dict.fromkeys(names, 1), "a part was fetched again"
+
+
+def test_a_part_whose_ingest_container_is_killed_is_taken_over(new_project, corpus_file,
+                                                                tmp_path):
+    """Two ingest containers share four slow parts (3 s each); one is killed while it
+    downloads. The other takes its part over once the claim's lease (4 s) runs out, so the
+    joined corpus is whole; the documented command then finds ingest up to date and runs
+    preprocess and model."""
+    compose = new_project(PARTS_OVERRIDE)
+    names = split_corpus(corpus_file, tmp_path / "parts", 4)
+    compose.env |= {"NBSTEPS_PARTS_DIR": str(tmp_path / "parts"), "INGEST_WORKERS": "2",
+                    "NBSTEPS_PARTS_DELAY_S": "3"}
+    urls = [f"http://corpus:8000/{name}" for name in names]
+    (compose.folder / "params" / "ingest.yaml").write_text(
+        f"source: {json.dumps(urls)}\nlease_s: 4\n")
+
+    result = compose("up", "--detach", "ingest", timeout=300)
+    assert result.returncode == 0, describe(result)
+    board = compose.folder / "data" / "raw" / "parts"
+    wait_for(lambda: list(board.glob("*/.board/*.claim.*")), timeout_s=120)
+    claim = next(board.glob("*/.board/*.claim.*"))
+    # A claim names its holder "<hostname>-<pid>"; a container's hostname is its short id.
+    victim = claim.read_text().strip().rsplit("-", 1)[0]
+    run(["docker", "kill", victim])
+    containers = compose("ps", "-a", "-q", "ingest", check=True).stdout.split()
+    assert len(containers) == 2, containers
+    wait_for(lambda: all(inspect(c, "{{.State.Running}}") == "false" for c in containers),
+             timeout_s=300)
+
+    codes = sorted(inspect(c, "{{.State.ExitCode}}") for c in containers)
+    assert codes == ["0", "137"], codes  # the survivor succeeded; the victim was killed
+    raw = json.loads((compose.folder / "data" / "raw" / "posts.json").read_text())
+    assert raw["posts"] == json.loads(corpus_file.read_text())["posts"]
+    requested = parts_requested(compose)
+    assert set(requested) == set(names)
+    assert sorted(requested.values()) == [1] * (len(names) - 1) + [2]  # only the lost part
+
+    result = compose(*PIPELINE, timeout=900)
+    assert result.returncode == 0, describe(result)
+    assert compose.record("ingest")["status"] == "skipped"
+    assert compose.record("model")["status"] == "succeeded"
