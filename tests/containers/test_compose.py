@@ -104,6 +104,22 @@ def test_pipeline_writes_the_processed_table_and_the_model(pipeline, images):
     assert {Path(p).name for p in written} == {"coordinates.csv", "plot.png", "summary.json"}
 
 
+def test_every_file_belongs_to_the_user_who_ran_compose(pipeline):
+    assert owners_other_than_test_user(pipeline.folder) == []
+
+
+def test_status_and_params_through_the_image(pipeline):
+    """The commands README.md gives for `nbsteps status` and `nbsteps params`."""
+    result = pipeline("run", "--rm", "--no-deps", "--entrypoint", "nbsteps", "model",
+                      "status", "--json", timeout=300)
+    assert result.returncode == 0, describe(result)
+    latest = json.loads(result.stdout)
+    assert {step: latest[step]["status"] for step in STEPS} == dict.fromkeys(STEPS, "succeeded")
+    result = pipeline("run", "--rm", "--no-deps", "--entrypoint", "nbsteps", "model",
+                      "params", "model", timeout=300)
+    assert result.returncode == 0 and "t-SNE" in result.stdout, describe(result)
+
+
 def test_a_second_run_with_nothing_changed_skips_every_step(pipeline):
     """The documented command again, nothing changed: each step finds its outputs up to
     date, says so and points at the run that made them (the time is printed, not tested)."""
@@ -119,21 +135,12 @@ def test_a_second_run_with_nothing_changed_skips_every_step(pipeline):
     assert f"model skipped: up to date (outputs of {first['model']})" in (
         result.stdout + result.stderr)
 
-
-def test_every_file_belongs_to_the_user_who_ran_compose(pipeline):
-    assert owners_other_than_test_user(pipeline.folder) == []
-
-
-def test_status_and_params_through_the_image(pipeline):
-    """The commands README.md gives for `nbsteps status` and `nbsteps params`."""
-    result = pipeline("run", "--rm", "--no-deps", "--entrypoint", "nbsteps", "model",
-                      "status", "--json", timeout=300)
+    # README: "add `--force` after the service name" reruns a step that is up to date.
+    result = pipeline("run", "--rm", "--no-deps", "model", "--force", timeout=900)
     assert result.returncode == 0, describe(result)
-    latest = json.loads(result.stdout)
-    assert {step: latest[step]["status"] for step in STEPS} == dict.fromkeys(STEPS, "succeeded")
-    result = pipeline("run", "--rm", "--no-deps", "--entrypoint", "nbsteps", "model",
-                      "params", "model", timeout=300)
-    assert result.returncode == 0 and "t-SNE" in result.stdout, describe(result)
+    forced = pipeline.record("model")
+    assert forced["status"] == "succeeded" and forced["run_id"] != first["model"], forced
+    assert "--force" in forced["reason"], forced
 
 
 def test_the_documented_command_fails_when_the_last_step_fails(pipeline):
