@@ -18,8 +18,9 @@ IMPORTS = {
                ["pandas", "sklearn", "numpy", "matplotlib", "scipy", "pyarrow"]),
     "preprocess": (["nbsteps", "papermill", "pandas", "pyarrow"],
                    ["sklearn", "matplotlib", "scipy"]),
-    "model": (["nbsteps", "papermill", "pandas", "pyarrow", "numpy", "scipy", "sklearn",
-               "matplotlib"], []),
+    # fastparquet reads the table: pyarrow would add 163 MB to the image.
+    "model": (["nbsteps", "papermill", "pandas", "fastparquet", "numpy", "scipy", "sklearn",
+               "matplotlib"], ["pyarrow"]),
 }
 IMPORT_CHECK = """
 import importlib, json, sys
