@@ -1,7 +1,6 @@
 """What every benchmark shares: where things are, timing, and peak memory of a child process."""
 
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -10,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = REPO / "notebooks"
 DEFAULT_CORPUS = REPO.parent / "shared" / "data" / "qanon" / "posts.json"
 
 
@@ -62,22 +60,3 @@ def run_child(args: list[str], env: dict | None = None, cwd: Path | None = None)
 
 def python_child(code_args: list[str], **kwargs) -> ChildRun:
     return run_child([sys.executable, *code_args], **kwargs)
-
-
-def median_seconds(function, repeat: int) -> tuple[float, list[float]]:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), times
-
-
-def nbsteps_env(base: Path, **extra: str) -> dict[str, str]:
-    return os.environ | {
-        "NBSTEPS_PROJECT": str(REPO),
-        "NBSTEPS_DATA_DIR": str(base / "data"),
-        "NBSTEPS_OUTPUTS_DIR": str(base / "outputs"),
-        "NBSTEPS_LOGS_DIR": str(base / "logs"),
-        **extra,
-    }

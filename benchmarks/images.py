@@ -2,30 +2,15 @@
 editing one notebook (the dependency layers must come from the cache)."""
 
 import json
-import os
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
-from benchmarks.common import REPO, Figure
+from benchmarks.common import Figure
+from tests.containers.conftest import copy_repository, make_base_image
 
 STEPS = ("ingest", "preprocess", "model", "dashboard")
 LIMITS_MB = {"ingest": 150, "model": 500}
-HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
-
-
-def base_image() -> str:
-    """BASE_IMAGE, or the local base image, made or reused by scripts/build-base-image.sh
-    trusting the host's certificates as the tests' and CI's does: one made without them
-    would replace it, and pip in a build could not pass a TLS-inspecting proxy."""
-    if os.environ.get("BASE_IMAGE"):
-        return os.environ["BASE_IMAGE"]
-    args = [str(REPO / "scripts" / "build-base-image.sh")]
-    if HOST_CA_BUNDLE.is_file():
-        args += ["--ca-bundle", str(HOST_CA_BUNDLE)]
-    result = subprocess.run(args, capture_output=True, text=True, check=True)
-    return result.stdout.strip().splitlines()[-1]
 
 
 def image_mb(image: str) -> float:
@@ -42,24 +27,12 @@ def build(context: Path, step: str, base: str, tag: str) -> float:
     return time.perf_counter() - started
 
 
-def copy_tracked_files(target: Path) -> Path:
-    names = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
-                           check=True).stdout.splitlines()
-    for name in names:
-        if (REPO / name).is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(REPO / name, target / name)
-    return target
-
-
 def measure(workdir: Path) -> list[Figure]:
-    base = base_image()
+    base = make_base_image()
     base_mb = image_mb(base)
-    context = copy_tracked_files(workdir / "context")
+    context = copy_repository(workdir / "context")
     figures = []
     for step in STEPS:
-        if not (context / "containers" / step / "Dockerfile").exists():
-            continue
         tag = f"nbsteps-bench-{step}:latest"
         build(context, step, base, tag)
         above = image_mb(tag) - base_mb

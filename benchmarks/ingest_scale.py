@@ -7,22 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.common import REPO, Figure, nbsteps_env
+from benchmarks.common import REPO, Figure
+from tests.conftest import Workspace
+from tests.corpus_factory import split_corpus
 from tests.corpus_server import CorpusServer
 
 PARTS = 8
 LATENCY_S = 2.0
-
-
-def split_corpus(corpus: Path, folder: Path) -> list[str]:
-    posts = json.loads(corpus.read_text(encoding="utf-8"))["posts"]
-    size = -(-len(posts) // PARTS)
-    names = []
-    for index in range(PARTS):
-        name = f"part{index}.json"
-        (folder / name).write_text(json.dumps({"posts": posts[index * size:(index + 1) * size]}))
-        names.append(name)
-    return names
 
 
 def run_workers(server: CorpusServer, names: list[str], count: int, base: Path) -> float:
@@ -31,7 +22,7 @@ def run_workers(server: CorpusServer, names: list[str], count: int, base: Path) 
     workers = [
         subprocess.Popen([sys.executable, "-m", "nbsteps", "run", "ingest", "--force",
                           "-p", f"source={sources}", "-p", "force=true"],
-                         env=nbsteps_env(base), stdout=subprocess.DEVNULL,
+                         env=Workspace(REPO, base).env(), stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True, cwd=REPO)
         for _ in range(count)
     ]
@@ -44,8 +35,7 @@ def run_workers(server: CorpusServer, names: list[str], count: int, base: Path) 
 
 def measure(corpus: Path, workdir: Path) -> list[Figure]:
     served = workdir / "served"
-    served.mkdir(parents=True)
-    names = split_corpus(corpus, served)
+    names = split_corpus(corpus, served, PARTS)
     figures = []
     with CorpusServer(served) as server:
         server.delay_s = LATENCY_S

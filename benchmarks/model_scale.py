@@ -1,7 +1,7 @@
 """Target 1: the model's distances at scale, against the original dense computation.
 
 Run as a script for one measurement in a fresh process (so its peak memory is its own):
-    python benchmarks/model_scale.py --k 1000 --method fast|dense [--corpus FILE]
+    python -m benchmarks.model_scale --k 1000 --method fast|dense [--corpus FILE]
 where FILE is a raw corpus (posts.json) or preprocess's table (posts.parquet).
 It prints one JSON line: seconds for the trigram counts, for the distances, for the whole
 model computation (trigrams, distances, PCA, labels), and a checksum of the distances.

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.common import Figure, run_child
-from tests.conftest import copy_project
+from tests.conftest import Workspace, copy_project
 
 
 def write_plain_script(notebooks: Path, values: dict[str, dict], target: Path) -> Path:
@@ -27,13 +27,8 @@ def write_plain_script(notebooks: Path, values: dict[str, dict], target: Path) -
 
 
 def nbsteps(project: Path, base: Path, *args: str):
-    env = {
-        "NBSTEPS_PROJECT": str(project), "NBSTEPS_DATA_DIR": str(base / "data"),
-        "NBSTEPS_OUTPUTS_DIR": str(base / "outputs"), "NBSTEPS_LOGS_DIR": str(base / "logs"),
-    }
-    import os
-
-    child = run_child([sys.executable, "-m", "nbsteps", "run", *args], env=os.environ | env)
+    child = run_child([sys.executable, "-m", "nbsteps", "run", *args],
+                      env=Workspace(project, base).env())
     if child.returncode != 0:
         raise RuntimeError(f"nbsteps run {' '.join(args)} failed: {child.stderr[-2000:]}")
     return child

@@ -6,7 +6,7 @@ time, peak memory, the seconds each step took and the rows written; `measure` gi
 figures of benchmarks/run.py, each next to the same run with the plain implementation
 (json.load, pandas.json_normalize) as of BASELINE_COMMIT. Run this file for a table:
 
-    python benchmarks/scale_data.py [--factors 1 10 100] [--baseline] [--workdir DIR]
+    python -m benchmarks.scale_data [--factors 1 10 100] [--baseline] [--workdir DIR]
 
 The scaled corpora are large (4.2 MB per factor) and are written under the workdir (a
 temporary folder by default), never into the repository.

@@ -115,8 +115,8 @@ def sum_minima_by_thresholds(counts: sp.csr_matrix) -> np.ndarray:
 
 
 def multiply_by_transpose(ones: sp.csr_matrix) -> np.ndarray:
-    """B B^T of a 0/1 matrix, sparsely or densely (column blocks of float32, whose sums of
-    ones stay exact below 2**24) by how full B is."""
+    """B B^T of a 0/1 matrix, sparsely (int64) or densely (float32 column blocks, whose sums
+    of ones stay exact below 2**24) by how full B is; whole numbers either way."""
     used = np.unique(ones.indices)
     if ones.nnz < DENSE_FROM * ones.shape[0] * len(used) or len(used) >= 2**24:
         return (ones @ ones.T).toarray()
@@ -126,7 +126,7 @@ def multiply_by_transpose(ones: sp.csr_matrix) -> np.ndarray:
     for start in range(0, len(used), step):
         block = dense[:, start : start + step].toarray().astype(np.float32)
         product += block @ block.T
-    return product.astype(np.int64)
+    return product
 
 
 def embed_2d(distances: np.ndarray, method: str, seed: int) -> np.ndarray:

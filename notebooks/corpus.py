@@ -303,14 +303,15 @@ def fetch_shared(sources: list[str], target: Path, timeout_s: float, deadline_s:
     board = worklist.Board(folder / ".board", f"{socket.gethostname()}-{os.getpid()}",
                            lease_s=lease_s, since=since)
 
+    parts = [folder / f"{index:05d}.json" for index in range(len(sources))]
+
     def fetch(index: int, source: str) -> None:
-        fetch_corpus(source, folder / f"{index:05d}.json", timeout_s, deadline_s, max_mb)
+        fetch_corpus(source, parts[index], timeout_s, deadline_s, max_mb)
 
     try:
         fetched = worklist.work_through(board, sources, fetch)
     except worklist.WorkFailed as error:
         raise CorpusError(str(error)) from error
-    parts = [folder / f"{index:05d}.json" for index in range(len(sources))]
     return len(fetched), join_corpora(parts, target)
 
 

@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from atomic import atomic_path
+
 HEARTBEAT_S = 2.0
 
 
@@ -81,10 +83,8 @@ class Board:
 
     def mark(self, item: int, outcome: str, text: str = "") -> None:
         """Write `<item>.done` or `<item>.failed` atomically."""
-        final = self.folder / f"{item}.{outcome}"
-        temporary = self.folder / f".{item}.{outcome}.{self.worker}.tmp"
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, final)
+        with atomic_path(self.folder / f"{item}.{outcome}") as temporary:
+            temporary.write_text(text, encoding="utf-8")
 
 
 @contextmanager

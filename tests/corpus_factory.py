@@ -108,3 +108,17 @@ def expected_kept(posts: list[dict], min_size: int = 50) -> int:
         text = re.sub(r"^https?:\/\/.*[\r\n]*", "", text.replace("\n", " ")).lower()
         kept += len(text) > min_size
     return kept
+
+
+def split_corpus(corpus: Path, folder: Path, parts: int) -> list[str]:
+    """The corpus's posts, in order, in `parts` files `part<i>.json` of a new folder that any
+    user (a container's too) can read; returns the file names."""
+    posts = json.loads(corpus.read_text(encoding="utf-8"))["posts"]
+    size = -(-len(posts) // parts)
+    folder.mkdir(mode=0o755, parents=True)
+    folder.chmod(0o755)  # whatever the umask
+    names = [f"part{index}.json" for index in range(parts)]
+    for index, name in enumerate(names):
+        write_corpus(folder / name, posts[index * size:(index + 1) * size])
+        (folder / name).chmod(0o644)
+    return names

@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 from nbsteps.errors import EXIT_FAILED, NbstepsError
 from nbsteps.execute import Progress
+from nbsteps.notebook import block_slow_optional_imports
 from nbsteps.parameters import RUNNER_PARAMETERS, parse_assignment, read_parameters
 from nbsteps.pipeline import run_steps
 from nbsteps.project import load_project
@@ -72,17 +73,6 @@ def main(argv: list[str] | None = None) -> int:
     except NbstepsError as error:
         print(f"nbsteps: error: {error}", file=sys.stderr)
         return error.exit_code
-
-
-def block_slow_optional_imports() -> None:
-    """Make jsonschema skip its optional IRI-format checker in this process.
-
-    nbformat validates notebooks with jsonschema, which imports `rfc3987_syntax` when it is
-    installed (jupyter_server, beside Voila, brings it in): that import compiles a grammar
-    for over a second, on every command, for a format nbformat's schema never uses.
-    A None entry in sys.modules makes that optional import fail fast, as if not installed.
-    """
-    sys.modules.setdefault("rfc3987_syntax", None)
 
 
 def command_run(project, args) -> int:

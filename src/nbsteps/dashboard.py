@@ -301,7 +301,6 @@ class Dashboard:
 
     def show_record(self, record: RunRecord) -> None:
         """The outcome of a model run: status line, then plot, summary and links."""
-        link = files.html_url(self.project, record)
         duration = views.format_duration(record.duration_s)
         if record.status == SUCCEEDED:
             self.show_status(SUCCEEDED, f"in {duration} · run {record.run_id}")
@@ -314,16 +313,20 @@ class Dashboard:
             self.plot.layout.display = "none"  # in case it was shown before the cancel
             self.details.value = ""
         else:
-            notebook = views.render_links([("failed executed notebook", link)]) if link else ""
-            self.show_status(FAILED, record.error or "see the log", notebook)
+            self.show_failure(record, record.error or "see the log")
             self.plot.layout.display = "none"
             self.details.value = ""
         if record.status in (SUCCEEDED, SKIPPED):
             self.log_lines.value = ""
             self.show_results(record)
-        elif record.status == FAILED:
-            lines = files.read_run_log(self.project, record.step, record.run_id, LOG_LINES)
-            self.log_lines.value = views.render_log(lines)
+
+    def show_failure(self, record: RunRecord, text: str) -> None:
+        """A failed run: the error, a link to its executed notebook, the end of its log."""
+        notebook = views.render_links([("failed executed notebook",
+                                        files.html_url(self.project, record))])
+        self.show_status(FAILED, text, notebook)
+        lines = files.read_run_log(self.project, record.step, record.run_id, LOG_LINES)
+        self.log_lines.value = views.render_log(lines)
 
     def show_written_results(self, run_id: str) -> bool:
         """The plot and summary of a run whose notebook has written all its outputs (each
@@ -350,7 +353,7 @@ class Dashboard:
         links = [("executed notebook (HTML)", files.html_url(self.project, record)),
                  ("coordinates.csv", files.output_url(self.project, record, "coordinates.csv"))]
         self.details.value = (views.render_summary(summary) if summary else "") + (
-            views.render_links([(text, href) for text, href in links if href]))
+            views.render_links(links))
 
     def show_prepared(self, records: list[RunRecord]) -> None:
         last = records[-1]
@@ -360,14 +363,10 @@ class Dashboard:
                              "press Run model")
             self.log_lines.value = ""
             return
-        link = files.html_url(self.project, last)
         if last.status == CANCELLED:
             self.show_status(CANCELLED, f"{done}")
             return
-        notebook = views.render_links([("failed executed notebook", link)]) if link else ""
-        self.show_status(FAILED, last.error or f"{last.step} failed", notebook)
-        lines = files.read_run_log(self.project, last.step, last.run_id, LOG_LINES)
-        self.log_lines.value = views.render_log(lines)
+        self.show_failure(last, last.error or f"{last.step} failed")
 
     def show_latest(self) -> None:
         """On opening the page: the last model run's plot, if it left one."""
@@ -390,9 +389,8 @@ class Dashboard:
             records = read_history(self.project.folders.outputs, list(self.project.steps),
                                    HISTORY_LIMIT)
             links = {r.run_id: files.html_url(self.project, r) for r in records}
-            self.history.value = views.render_history(records, {k: v for k, v in links.items()
-                                                                if v})
-            self.show_missing(files.find_missing_inputs(self.project, STEP))
+            self.history.value = views.render_history(records, links)
+            self.show_missing(list(seen[1]))  # the missing inputs, just looked up
 
     def read_signature(self) -> tuple:
         """Changes whenever a record is written (atomic renames update the folder's mtime)
@@ -447,7 +445,7 @@ def build_dashboard() -> widgets.Widget:
     # NBSTEPS_WARM_KERNEL=0 starts a fresh kernel per run: the plain way, which the
     # benchmark measures the warm kernel against.
     warm_kernel = os.environ.get("NBSTEPS_WARM_KERNEL", "1") != "0"
-    pool = KernelPool(project.step(STEP).notebook.parent) if warm_kernel else None
+    pool = KernelPool(project.step(STEP).notebook) if warm_kernel else None
     dashboard = Dashboard(project, pool, warm=RUNNER_WARM)
     close_with_kernel(dashboard.close)
     threading.Thread(target=warm_up_runner, name="nbsteps-warm-runner", daemon=True).start()

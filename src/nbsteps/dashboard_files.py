@@ -11,7 +11,7 @@ from typing import Any
 
 from nbsteps.dashboard_server import file_url
 from nbsteps.project import Project
-from nbsteps.records import RunRecord, read_record, record_path
+from nbsteps.records import RunRecord, log_path
 
 # Bytes read from the end of a log to find its last lines: a long run's log is not re-read.
 LOG_TAIL_BYTES = 16_384
@@ -61,9 +61,9 @@ def read_summary(project: Project, record: RunRecord) -> dict[str, Any] | None:
 
 
 def read_run_log(project: Project, step: str, run_id: str, lines: int) -> list[str]:
-    """The last `lines` lines of a run's log; the record written at its start names the file."""
+    """The last `lines` lines of a run's log (read about twice a second while it runs)."""
     try:
-        log = Path(read_record(record_path(project.folders.outputs, step, run_id)).log)
+        log = log_path(project.folders.logs, step, run_id)
         with log.open("rb") as stream:
             stream.seek(max(0, log.stat().st_size - LOG_TAIL_BYTES))
             text = stream.read().decode("utf-8", errors="replace")

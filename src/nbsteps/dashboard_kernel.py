@@ -55,6 +55,9 @@ def warm_up_runner() -> None:
     """Pay, before the first click, for what the first run of a process pays once: the
     imports of papermill and nbconvert, nbconvert's first export (a second or two in all),
     and the digest of the installed packages."""
+    from nbsteps.notebook import block_slow_optional_imports
+
+    block_slow_optional_imports()
     try:
         import nbformat
         import papermill  # noqa: F401 - imported for its import time only

@@ -108,19 +108,19 @@ def format_number(value: Any) -> str:
     return str(value)
 
 
-def render_links(links: list[tuple[str, str]], download: str | None = None) -> str:
-    """Links as (text, href); those to HTML open in a new tab, `download` names a file link."""
+def render_links(links: list[tuple[str, str | None]]) -> str:
+    """Links as (text, href), those without an href left out; links to HTML open in a new
+    tab, the others download their file."""
     parts = []
     for text, href in links:
-        if href.endswith(".html"):
-            extra = ' target="_blank" rel="noopener"'
-        else:
-            extra = f' download="{escape(download or "")}"' if download else " download"
+        if not href:
+            continue
+        extra = ' target="_blank" rel="noopener"' if href.endswith(".html") else " download"
         parts.append(f'<a href="{escape(href)}"{extra}>{escape(text)}</a>')
     return f'<div class="nbsteps-links">{"".join(parts)}</div>' if parts else ""
 
 
-def render_history(records: list[RunRecord], links: dict[str, str]) -> str:
+def render_history(records: list[RunRecord], links: dict[str, str | None]) -> str:
     """The table of recent runs of every step; `links` maps a run id to its HTML copy."""
     if not records:
         return ('<div class="nbsteps-history"><h3>History</h3>'

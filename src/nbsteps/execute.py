@@ -38,6 +38,7 @@ from nbsteps.records import (
     RunRecord,
     describe_file,
     link_latest,
+    log_path,
     write_record,
 )
 
@@ -105,7 +106,7 @@ def run_step(
     """Run one step and return its record; raises only when nothing ran (bad input).
 
     The HTML copy is written before returning, unless `publish_html` takes it over (the
-    pipeline hands it to a background thread so the next step need not wait for it).
+    pipeline hands it to the HTML worker process so the next step need not wait for it).
     """
     step = project.step(step_name)
     values = resolve_parameters(step, overrides or {})
@@ -145,7 +146,7 @@ def start_record(
         parameters=values,
         notebook=str(folder / f"{run_id}.ipynb"),
         html=str(folder / f"{run_id}.html"),
-        log=str(project.folders.logs / step.name / f"{run_id}.log"),
+        log=str(log_path(project.folders.logs, step.name, run_id)),
         fingerprint=fingerprint,
         reason=reason,
     )

@@ -91,6 +91,9 @@ def serve_exports() -> None:
     """The worker's side: `<notebook>\\t<html>` lines in, `ok` or the error out."""
     import sys
 
+    from nbsteps.notebook import block_slow_optional_imports
+
+    block_slow_optional_imports()
     from nbconvert import HTMLExporter  # noqa: F401  imported once, before the first request
 
     for line in sys.stdin:

@@ -61,19 +61,25 @@ def find_local_modules(notebook: Path) -> list[Path]:
 
 
 def imported_names(source: str) -> set[str]:
+    """The top-level names of the modules `source` imports (`scipy` for scipy.sparse)."""
+    return {module.split(".")[0] for module in imported_modules(source)}
+
+
+def imported_modules(source: str) -> set[str]:
+    """The modules `source` imports, by their full dotted names; relative imports left out."""
     # Notebook cells may hold IPython syntax (%matplotlib) that ast cannot read: drop it.
     lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
     try:
         tree = ast.parse("\n".join(lines))
     except SyntaxError:
         return set()
-    names = set()
+    modules = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names.update(alias.name.split(".")[0] for alias in node.names)
+            modules.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module.split(".")[0])
-    return names
+            modules.add(node.module)
+    return modules
 
 
 def find_file_parameters(project: Project, values: dict[str, Any]) -> list[tuple[str, Path]]:

@@ -20,22 +20,9 @@ from jupyter_client import AsyncKernelManager
 from jupyter_core.utils import run_sync
 
 # The same quiet kernels as the pipeline's, and the same silent execution.
-from nbsteps.prestart import KERNEL_ARGUMENTS, execute_silently
+from nbsteps.prestart import execute_silently, find_imports, launch_kernel
 
 log = logging.getLogger("nbsteps")
-
-# What the model step imports (notebooks/3.model.ipynb and authorship.py). Local modules
-# (authorship, atomic) are left out on purpose: the notebook must import the current file.
-WARM_MODULES = (
-    "numpy",
-    "pandas",
-    "fastparquet",
-    "scipy.sparse",
-    "scipy.spatial.distance",
-    "sklearn.decomposition",
-    "sklearn.manifold",
-    "matplotlib.pyplot",
-)
 
 # Runs with silent=True: no output, no history entry, and the execution count stays at 0,
 # so the executed notebook's cells are numbered In [1], In [2] ... as with a fresh kernel.
@@ -92,17 +79,14 @@ class KernelStartError(WarmUpError):
     """The kernel process died before answering: worth another try."""
 
 
-def start_warm_kernel(
-    cwd: Path, modules: Iterable[str] = WARM_MODULES, kernel_name: str = "python3"
-) -> AsyncKernelManager:
+def start_warm_kernel(cwd: Path, modules: Iterable[str]) -> AsyncKernelManager:
     """A started kernel working in `cwd` (the notebooks folder, as execute.start_kernel does)
     with `modules` imported; its output goes to this process's stdout and stderr.
 
     An async manager, as execute.start_kernel makes: run_step drives and shuts it down on
     the thread that runs the notebook, with that thread's own event loop.
     """
-    km = AsyncKernelManager(kernel_name=kernel_name)
-    run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS)
+    km = launch_kernel(cwd)
     try:
         run_silently(km, build_warm_code(modules))
     except BaseException:
@@ -125,12 +109,12 @@ def run_silently(km: AsyncKernelManager, code: str) -> None:
 class KernelPool:
     """Keeps one warm kernel ready. Thread-safe; `close()` when done (the spare is shut down)."""
 
-    def __init__(
-        self, cwd: Path, modules: Iterable[str] = WARM_MODULES, kernel_name: str = "python3"
-    ):
-        self.cwd = Path(cwd)
-        self.modules = tuple(modules)
-        self.kernel_name = kernel_name
+    def __init__(self, notebook: Path, modules: Iterable[str] | None = None):
+        """Kernels for `notebook`: in its folder, with what it and its local modules import
+        loaded (or `modules`). Its local modules are left out on purpose: the notebook must
+        import the current file."""
+        self.cwd = Path(notebook).parent
+        self.modules = tuple(find_imports(Path(notebook)) if modules is None else modules)
         self._lock = threading.Lock()
         self._closed = False
         # One worker: at most one kernel warms up at a time, so two quick takes never start
@@ -149,7 +133,7 @@ class KernelPool:
             raise RuntimeError("the kernel pool is closed")
         for attempt in range(1, START_ATTEMPTS + 1):
             try:
-                return start_warm_kernel(self.cwd, self.modules, self.kernel_name)
+                return start_warm_kernel(self.cwd, self.modules)
             except KernelStartError as error:
                 if attempt == START_ATTEMPTS or self._closed:
                     raise

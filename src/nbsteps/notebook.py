@@ -5,6 +5,7 @@ about a second (jsonschema); reading parameters or hashing imports needs neither
 """
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,3 +41,16 @@ def join_source(source: str | list[str]) -> str:
 
 def count_code_cells(path: Path) -> int:
     return sum(1 for cell in read_cells(path) if cell.kind == "code" and cell.source.strip())
+
+
+def block_slow_optional_imports() -> None:
+    """Make jsonschema skip its optional IRI-format checker in this process.
+
+    nbformat validates notebooks with jsonschema, which imports `rfc3987_syntax` when it is
+    installed (jupyter_server, beside Voila, brings it in): that import compiles a grammar
+    for over a second, on every command, for a format nbformat's schema never uses.
+    A None entry in sys.modules makes that optional import fail fast, as if not installed.
+    Every process that imports nbformat calls it first: the CLI, the HTML worker and the
+    dashboard's kernel.
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)

@@ -11,7 +11,7 @@ import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from nbsteps.freshness import find_local_modules, imported_names
+from nbsteps.freshness import find_local_modules, imported_modules
 from nbsteps.notebook import read_cells
 
 log = logging.getLogger("nbsteps")
@@ -37,25 +37,30 @@ del _nbsteps_preload
 
 
 def find_imports(notebook: Path) -> list[str]:
-    """Top-level modules the notebook and its local modules import, local ones excluded."""
+    """The modules (full dotted names: scipy.sparse, not scipy) the notebook and its local
+    modules import; local and standard-library ones left out."""
     local = find_local_modules(notebook)
     sources = [cell.source for cell in read_cells(notebook) if cell.kind == "code"]
     sources += [path.read_text(encoding="utf-8") for path in local]
-    names = set().union(*(imported_names(source) for source in sources))
-    names -= {path.stem for path in local}
-    names -= set(sys.stdlib_module_names)
-    return sorted(names)
+    modules = set().union(*(imported_modules(source) for source in sources))
+    skipped = {path.stem for path in local} | set(sys.stdlib_module_names)
+    return sorted(module for module in modules if module.split(".")[0] not in skipped)
 
 
-def start_kernel(notebook: Path, log_stream=None):
-    """A started kernel in the notebook's folder, with its imports preloaded."""
+def launch_kernel(cwd: Path, log_stream=None):
+    """A started python3 kernel (an async manager) working in `cwd`, quiet about TCP."""
     from jupyter_client import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
     km = AsyncKernelManager(kernel_name="python3")
     streams = {"stdout": log_stream, "stderr": log_stream} if log_stream else {}
-    run_sync(km.start_kernel)(cwd=str(notebook.parent), extra_arguments=KERNEL_ARGUMENTS,
-                              **streams)
+    run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS, **streams)
+    return km
+
+
+def start_kernel(notebook: Path, log_stream=None):
+    """A started kernel in the notebook's folder, with its imports preloaded."""
+    km = launch_kernel(notebook.parent, log_stream)
     modules = find_imports(notebook)
     if modules:
         try:

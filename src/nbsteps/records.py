@@ -97,6 +97,10 @@ def record_path(outputs_dir: Path, step: str, run_id: str) -> Path:
     return outputs_dir / step / f"{run_id}.json"
 
 
+def log_path(logs_dir: Path, step: str, run_id: str) -> Path:
+    return logs_dir / step / f"{run_id}.log"
+
+
 def write_record(outputs_dir: Path, record: RunRecord) -> Path:
     path = record_path(outputs_dir, record.step, record.run_id)
     write_text_atomic(path, record.to_json())

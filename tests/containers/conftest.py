@@ -56,6 +56,28 @@ def describe(result: subprocess.CompletedProcess) -> str:
             f"--- stdout (end)\n{result.stdout[-4000:]}\n--- stderr (end)\n{result.stderr[-4000:]}")
 
 
+def find_compose_command() -> list[str] | None:
+    """NBSTEPS_COMPOSE, else `docker compose` where the v2 plugin is, else docker-compose."""
+    if os.environ.get("NBSTEPS_COMPOSE"):
+        return shlex.split(os.environ["NBSTEPS_COMPOSE"])
+    if run(["docker", "compose", "version"], check=False, timeout=60).returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+def make_base_image() -> str:
+    """BASE_IMAGE, else the local base image made or reused by scripts/build-base-image.sh,
+    trusting the host's certificates (a proxy CA, where there is one, is in that bundle)."""
+    if os.environ.get("BASE_IMAGE"):
+        return os.environ["BASE_IMAGE"]
+    args = [str(REPO / "scripts" / "build-base-image.sh")]
+    if HOST_CA_BUNDLE.is_file():
+        args += ["--ca-bundle", str(HOST_CA_BUNDLE)]
+    return run(args, timeout=900).stdout.strip().splitlines()[-1]
+
+
 @pytest.fixture(scope="session")
 def docker() -> list[str]:
     """The compose command, once a Docker engine answers; fails (never skips) otherwise."""
@@ -66,24 +88,16 @@ def docker() -> list[str]:
     if info.returncode != 0:
         pytest.fail("no Docker engine answers `docker info`: run scripts/start-docker.sh "
                     f"first\n{info.stderr[-1000:]}", pytrace=False)
-    if os.environ.get("NBSTEPS_COMPOSE"):
-        return shlex.split(os.environ["NBSTEPS_COMPOSE"])
-    if run(["docker", "compose", "version"], check=False, timeout=60).returncode == 0:
-        return ["docker", "compose"]
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    pytest.fail("neither `docker compose` nor docker-compose: run scripts/start-docker.sh",
-                pytrace=False)
+    command = find_compose_command()
+    if command is None:
+        pytest.fail("neither `docker compose` nor docker-compose: run scripts/start-docker.sh",
+                    pytrace=False)
+    return command
 
 
 @pytest.fixture(scope="session")
 def base_image(docker) -> str:
-    if os.environ.get("BASE_IMAGE"):
-        return os.environ["BASE_IMAGE"]
-    args = [str(REPO / "scripts" / "build-base-image.sh")]
-    if HOST_CA_BUNDLE.is_file():  # a proxy CA, where there is one, is in the host's bundle
-        args += ["--ca-bundle", str(HOST_CA_BUNDLE)]
-    return run(args, timeout=900).stdout.strip().splitlines()[-1]
+    return make_base_image()
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ from tests.containers.conftest import (
     describe,
     run,
 )
+from tests.corpus_factory import split_corpus
 
 pytestmark = pytest.mark.containers
 
@@ -349,19 +350,6 @@ def test_ingest_from_a_local_copy_under_data(new_project, corpus_file):
     assert result.returncode == 0, describe(result)
     assert sha256(compose.folder / "data" / "raw" / "posts.json") == sha256(corpus_file)
     assert compose.record("ingest")["status"] == "succeeded"
-
-
-def split_corpus(corpus: Path, folder: Path, parts: int) -> list[str]:
-    """The corpus's posts, in order, in `parts` files in a folder any container user reads."""
-    posts = json.loads(corpus.read_text())["posts"]
-    size = -(-len(posts) // parts)
-    folder.mkdir(mode=0o755)
-    folder.chmod(0o755)
-    names = [f"part{index}.json" for index in range(parts)]
-    for index, name in enumerate(names):
-        (folder / name).write_text(json.dumps({"posts": posts[index * size:(index + 1) * size]}))
-        (folder / name).chmod(0o644)
-    return names
 
 
 def parts_requested(compose) -> Counter:

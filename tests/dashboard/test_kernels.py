@@ -11,6 +11,7 @@ from nbsteps.kernels import KernelPool, WarmUpError, discard_kernel, start_warm_
 from tests.conftest import REPO
 
 NOTEBOOKS = REPO / "notebooks"
+MODEL = NOTEBOOKS / "3.model.ipynb"
 PROBE = """\
 import sys
 names = sorted(n for n in globals() if not n.startswith("_") and n not in {probe_names})
@@ -36,7 +37,7 @@ def execute(km, code: str) -> tuple[str, int]:
 
 @pytest.fixture
 def pool():
-    pool = KernelPool(NOTEBOOKS)
+    pool = KernelPool(MODEL)
     yield pool
     pool.close()
 
@@ -69,7 +70,7 @@ def test_take_starts_the_next_kernel_and_close_stops_it(pool):
 
 
 def test_a_failed_warm_up_leaves_a_cold_start_to_the_caller():
-    pool = KernelPool(NOTEBOOKS, modules=["no_such_module_for_nbsteps"])
+    pool = KernelPool(MODEL, modules=["no_such_module_for_nbsteps"])
     try:
         assert pool.take(timeout=120) is None
     finally:
