@@ -56,6 +56,11 @@ def describe(result: subprocess.CompletedProcess) -> str:
             f"--- stdout (end)\n{result.stdout[-4000:]}\n--- stderr (end)\n{result.stderr[-4000:]}")
 
 
+def inspect(container: str, template: str) -> str:
+    """A field of `docker inspect`, e.g. "{{.State.ExitCode}}"."""
+    return run(["docker", "inspect", "--format", template, container], timeout=60).stdout.strip()
+
+
 def find_compose_command() -> list[str] | None:
     """NBSTEPS_COMPOSE, else `docker compose` where the v2 plugin is, else docker-compose."""
     if os.environ.get("NBSTEPS_COMPOSE"):

@@ -32,6 +32,7 @@ from tests.containers.conftest import (
     TEST_GID,
     TEST_UID,
     describe,
+    inspect,
     run,
 )
 from tests.corpus_factory import split_corpus
@@ -295,10 +296,6 @@ def wait_for_new_record(compose, before: set[str], timeout_s: float) -> dict:
             return new[0]
         time.sleep(0.5)
     raise AssertionError(f"no model run started: {compose('logs', 'model').stdout[-2000:]}")
-
-
-def inspect(container: str, template: str) -> str:
-    return run(["docker", "inspect", "--format", template, container]).stdout.strip()
 
 
 @pytest.mark.parametrize("bad_value", ["1000000", "-5"], ids=["fails-in-notebook", "rejected"])

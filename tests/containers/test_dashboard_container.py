@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 import yaml
 
-from tests.containers.conftest import REPO, TEST_GID, TEST_UID, describe, run
+from tests.containers.conftest import REPO, TEST_GID, TEST_UID, describe, inspect, run
 from tests.containers.test_dockerfiles import hadolint, normalize, read_pins
 from tests.dashboard.conftest import (
     close_context,
@@ -110,10 +110,6 @@ def served(new_project, dashboard_image, corpus_file):
     compose.url = f"http://127.0.0.1:{compose.port}/"
     yield compose
     compose("stop", "--timeout", "30", timeout=120)
-
-
-def inspect(container: str, template: str) -> str:
-    return run(["docker", "inspect", "--format", template, container], timeout=60).stdout.strip()
 
 
 def wait_until_healthy(compose) -> float:
