@@ -18,9 +18,11 @@ class Answer:
 
 
 def get(port: int, path: str = "/", host: str | None = None, headers: dict | None = None,
-        read_body: bool = True, timeout: float = 60) -> Answer:
-    """GET `path` from 127.0.0.1:`port`, sending `Host: host` (default 127.0.0.1:port)."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        read_body: bool = True, timeout: float = 60, client: str = "127.0.0.1") -> Answer:
+    """GET `path` from 127.0.0.1:`port`, sending `Host: host` (default 127.0.0.1:port),
+    from the loopback address `client` (any 127.x.y.z: another client to the server)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout,
+                                            source_address=(client, 0))
     try:
         connection.putrequest("GET", path, skip_host=True, skip_accept_encoding=True)
         connection.putheader("Host", host or f"127.0.0.1:{port}")
