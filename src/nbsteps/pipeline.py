@@ -7,6 +7,7 @@ from nbsteps.execute import resolve_parameters, run_step
 from nbsteps.export import HtmlWorker
 from nbsteps.prestart import KernelPrestarter
 from nbsteps.project import Project
+from nbsteps.prune import apply_retention
 from nbsteps.records import SKIPPED, SUCCEEDED, RunRecord
 
 
@@ -70,4 +71,5 @@ def run_steps(
     finally:
         kernels.close()
         exporter.finish()
+    apply_retention(project)  # pipeline.yaml's `retention:`, if any: old runs go
     return records
