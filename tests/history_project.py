@@ -5,6 +5,7 @@ scores/{run_id}/scores.json (its declared metrics) and a small report; a cell of
 holds `megabytes` of memory for a moment, so its peak shows in the record.
 """
 
+import json
 from pathlib import Path
 from textwrap import dedent
 
@@ -76,3 +77,13 @@ def make_history_project(base: Path) -> Workspace:
                                            "language": "python"}
         nbformat.write(notebook, root / "notebooks" / f"{name}.ipynb")
     return Workspace(root=root, base=base)
+
+
+def run_ok(space: Workspace, *args: str):
+    result = space.run(*args)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def latest_run_id(space: Workspace, step: str) -> str:
+    return json.loads((space.outputs / step / "latest.json").read_text())["run_id"]

@@ -39,10 +39,10 @@ def print_comparison(comparison: RunComparison) -> None:
           f"peak {format_mb(a.peak_rss_mb)}")
     print(f"B  {b.run_id}  {b.status}  {format_seconds(b.duration_s)}  "
           f"peak {format_mb(b.peak_rss_mb)}")
-    print_rows("parameters that differ", comparison.parameters)
-    print_rows("inputs that differ (sha256)", comparison.inputs, digest=True)
-    print_rows("outputs that differ (sha256)", comparison.outputs, digest=True)
-    print_rows("metrics", comparison.metrics, mark=True)
+    print_rows("parameters that differ", comparison.parameters, show=str)
+    print_rows("inputs that differ (sha256)", comparison.inputs, show=short_digest)
+    print_rows("outputs that differ (sha256)", comparison.outputs, show=short_digest)
+    print_rows("metrics", comparison.metrics, show=format_value, side_by_side=True)
     print("cells (seconds A / B, peak MB A / B):")
     for cell in comparison.cells:
         print(f"  {cell['index']:>3}  {format_value(cell['seconds_a']):>7} / "
@@ -53,19 +53,20 @@ def print_comparison(comparison: RunComparison) -> None:
     print()
 
 
-def print_rows(title: str, rows: list[dict], digest: bool = False, mark: bool = False) -> None:
+def print_rows(title: str, rows: list[dict], show, side_by_side: bool = False) -> None:
+    """`name  a  ->  b` for what differs; metrics in two columns, `*` where they differ."""
     print(f"{title}:")
     if not rows:
         print("  none")
     width = max((len(str(row["name"])) for row in rows), default=0)
     for row in rows:
-        a, b = (shorten(row[side], digest) for side in ("a", "b"))
-        flag = "*" if mark and row["changed"] else " "
-        print(f" {flag}{row['name']:<{width}}  {a}  ->  {b}" if not mark else
-              f" {flag}{row['name']:<{width}}  {a:>12}  {b:>12}")
+        a, b = ("-" if row[side] is None else show(row[side]) for side in ("a", "b"))
+        if side_by_side:
+            flag = "*" if row["changed"] else " "
+            print(f" {flag}{row['name']:<{width}}  {a:>12}  {b:>12}")
+        else:
+            print(f"  {row['name']:<{width}}  {a}  ->  {b}")
 
 
-def shorten(value, digest: bool) -> str:
-    if value is None:
-        return "(none)" if digest else "-"
-    return value[:12] if digest else format_value(value)
+def short_digest(sha256: str) -> str:
+    return sha256[:12]
