@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 from nbsteps.commands import scaffold
 from nbsteps.errors import EXIT_FAILED, NbstepsError
-from nbsteps.execute import Progress
+from nbsteps.execute import Progress, RunOptions
 from nbsteps.notebook import block_slow_optional_imports
 from nbsteps.parameters import RUNNER_PARAMETERS, parse_assignment, read_parameters
 from nbsteps.pipeline import run_steps
@@ -83,10 +83,8 @@ def command_run(project, args) -> int:
     overrides = dict(parse_assignment(text) for text in args.param)
     cancel = threading.Event()
     install_cancel_handlers(cancel)
-    records = run_steps(
-        project, args.steps, overrides, force=args.force, cancel=cancel,
-        on_progress=print_progress, progress_bar=False,
-    )
+    options = RunOptions(force=args.force, cancel=cancel, on_progress=print_progress)
+    records = run_steps(project, args.steps, overrides, options)
     last = records[-1]
     if last.error:
         print(f"nbsteps: {last.error}", file=sys.stderr)

@@ -7,7 +7,6 @@ skipped only when an earlier successful run has the same fingerprint and its out
 still there, byte for byte.
 """
 
-import ast
 import functools
 import hashlib
 import json
@@ -16,20 +15,20 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from nbsteps.notebook import read_cells
+from nbsteps.notebook import StepNotebook
 from nbsteps.project import Project, Step
 from nbsteps.records import SKIPPED, SUCCEEDED, RunRecord, hash_file, read_history
 
 
 def fingerprint_step(
-    project: Project, step: Step, values: dict[str, Any], inputs: list[Path]
+    project: Project, notebook: StepNotebook, values: dict[str, Any], inputs: list[Path]
 ) -> dict[str, Any]:
     data = project.folders.data
     # Each input is read once: its digest serves both its own entry and the upstream lookup.
     input_digests = {str(p.relative_to(data)): hash_file(p) for p in inputs}
     return {
-        "notebook": hash_file(step.notebook),
-        "modules": {p.name: hash_file(p) for p in find_local_modules(step.notebook)},
+        "notebook": notebook.sha256,
+        "modules": {module.path.name: module.sha256 for module in notebook.local_modules},
         "parameters": values,
         "data_dir": str(data),
         "inputs": input_digests,
@@ -44,42 +43,6 @@ def fingerprint_step(
 
 def digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
-
-
-def find_local_modules(notebook: Path) -> list[Path]:
-    """Modules beside the notebook that it imports, directly or through each other."""
-    folder = notebook.parent
-    pending = [cell.source for cell in read_cells(notebook) if cell.kind == "code"]
-    found: dict[str, Path] = {}
-    while pending:
-        for name in imported_names(pending.pop()):
-            path = folder / f"{name}.py"
-            if name not in found and path.is_file():
-                found[name] = path
-                pending.append(path.read_text(encoding="utf-8"))
-    return sorted(found.values())
-
-
-def imported_names(source: str) -> set[str]:
-    """The top-level names of the modules `source` imports (`scipy` for scipy.sparse)."""
-    return {module.split(".")[0] for module in imported_modules(source)}
-
-
-def imported_modules(source: str) -> set[str]:
-    """The modules `source` imports, by their full dotted names; relative imports left out."""
-    # Notebook cells may hold IPython syntax (%matplotlib) that ast cannot read: drop it.
-    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
-    try:
-        tree = ast.parse("\n".join(lines))
-    except SyntaxError:
-        return set()
-    modules = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            modules.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            modules.add(node.module)
-    return modules
 
 
 def find_file_parameters(project: Project, values: dict[str, Any]) -> list[tuple[str, Path]]:

@@ -11,14 +11,17 @@ import io
 import keyword
 import re
 import tokenize
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from nbsteps.errors import ParameterError, UsageError
-from nbsteps.notebook import read_cells
+
+if TYPE_CHECKING:
+    from nbsteps.notebook import Cell
 
 # Set by the runner for every run; a user cannot override them with -p.
 RUNNER_PARAMETERS = ("data_dir", "run_id")
@@ -53,12 +56,20 @@ class Parameter:
 
 def read_parameters(notebook: Path) -> dict[str, Parameter]:
     """The parameters declared in the notebook's cell tagged `parameters`."""
-    cells = [cell for cell in read_cells(notebook) if "parameters" in cell.tags]
-    if len(cells) != 1:
+    # Imported here: the notebook reader uses this module to parse the parameters cell.
+    from nbsteps.notebook import read_notebook
+
+    return read_notebook(notebook).parameters
+
+
+def find_parameters_cell(cells: Sequence["Cell"], where: str) -> "Cell":
+    """The one cell tagged `parameters`."""
+    tagged = [cell for cell in cells if "parameters" in cell.tags]
+    if len(tagged) != 1:
         raise UsageError(
-            f"{notebook.name} must have exactly one cell tagged `parameters` (found {len(cells)})"
+            f"{where} must have exactly one cell tagged `parameters` (found {len(tagged)})"
         )
-    return parse_parameters_cell(cells[0].source, notebook.name)
+    return tagged[0]
 
 
 def parse_parameters_cell(source: str, where: str = "parameters cell") -> dict[str, Parameter]:
