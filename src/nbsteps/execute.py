@@ -107,7 +107,11 @@ def check_inputs(project: Project, step: Step) -> list[Path]:
     for relative, path in zip(step.inputs, paths, strict=True):
         if not path.is_file():
             producer = project.producer_of(relative)
-            hint = f"run `nbsteps run {producer}` first" if producer else "put it there first"
+            if producer:
+                hint = f"run `nbsteps run {producer}` first"
+            else:
+                hint = f"it is a file you supply ({step.supplied.get(relative, 'by hand')}): " \
+                       "put it there"
             raise MissingInputError(f"{step.name}: input {path} is missing; {hint}")
     return paths
 

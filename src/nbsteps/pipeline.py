@@ -22,6 +22,19 @@ def select_steps(project: Project, names: list[str]) -> list[str]:
     return [name for name in project.steps if name in names]
 
 
+def check_notebooks(project: Project, steps: list[str]) -> None:
+    """Every notebook about to run is there, or nothing runs: one line for each missing one.
+    Checked here, not on load: a step's container holds its own notebook only."""
+    missing = [
+        f"step {name!r}: notebook {project.step(name).notebook} does not exist; fix "
+        f"`notebook:` in pipeline.yaml"
+        for name in steps if not project.step(name).notebook.is_file()
+    ]
+    if missing:
+        header = [f"{len(missing)} notebooks are missing:"] if len(missing) > 1 else []
+        raise UsageError("\n  ".join(header + missing))
+
+
 def split_overrides(
     project: Project, steps: list[str], overrides: dict[str, str]
 ) -> dict[str, dict[str, str]]:
@@ -53,6 +66,7 @@ def run_steps(
 ) -> list[RunRecord]:
     """Run the steps in order; the records of those that ran, the last one the one that stopped."""
     steps = select_steps(project, names)
+    check_notebooks(project, steps)
     per_step = split_overrides(project, steps, overrides or {})
     # Each notebook is read once for the whole run.
     notebooks = {step: read_notebook(project.step(step).notebook) for step in steps}
