@@ -14,8 +14,11 @@ def problems_of(tmp_path, pipeline: str) -> list[str]:
     (tmp_path / "pipeline.yaml").write_text(pipeline)
     with pytest.raises(UsageError) as caught:
         load_project(tmp_path)
-    header, *lines = str(caught.value).splitlines()
-    assert header.endswith("problem:" if len(lines) == 1 else f"{len(lines)} problems:")
+    message = str(caught.value)
+    if "\n" not in message:  # one problem: one line
+        return [message.removeprefix(f"{tmp_path / 'pipeline.yaml'}: ")]
+    header, *lines = message.splitlines()
+    assert header.endswith(f"has {len(lines)} problems:")
     return [line.strip().removeprefix("pipeline.yaml: ") for line in lines]
 
 
@@ -45,7 +48,8 @@ dashbord: {title: Mine}
         "step 'train': output runs/{run_id}.json: `{run_id}` must be one folder of the path, "
         "as in results/{run_id}/table.csv",
         "step 'train': `inputs:` must be a list of paths below the data folder",
-        "step 'train': `metrics: scores.json` must be one of the step's `outputs:`",
+        "step 'train' has metrics: 'scores.json', which is not one of its outputs; name a JSON "
+        "file listed under its `outputs:` (../model.pkl, runs/{run_id}.json)",
         "step 'all': a step name is letters, digits, `_`, `.` or `-` (and not `all`)",
     ]
 
@@ -152,7 +156,6 @@ def test_the_command_line_prints_the_problems_and_exits_2(tmp_path):
     result = space.run("status")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        f"nbsteps: error: {space.root}/pipeline.yaml has a problem:",
-        "  pipeline.yaml: step 'a': unknown key 'color'; a step's keys are notebook, inputs, "
-        "outputs, kernel, metrics, description, params",
+        f"nbsteps: error: {space.root}/pipeline.yaml: step 'a': unknown key 'color'; a step's "
+        "keys are notebook, inputs, outputs, kernel, metrics, description, params",
     ]

@@ -118,10 +118,11 @@ def read_settings(root: Path) -> dict[str, Any]:
     except yaml.YAMLError as error:
         raise UsageError(f"cannot read {path}: {describe_yaml_error(error)}") from error
     problems = find_problems(settings)
+    if len(problems) == 1:
+        raise UsageError(f"{path}: {problems[0]}")
     if problems:
         lines = "".join(f"\n  {PIPELINE_FILE}: {problem}" for problem in problems)
-        count = "a problem" if len(problems) == 1 else f"{len(problems)} problems"
-        raise UsageError(f"{path} has {count}:{lines}")
+        raise UsageError(f"{path} has {len(problems)} problems:{lines}")
     return settings
 
 

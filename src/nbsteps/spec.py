@@ -6,14 +6,16 @@ cycle, an input that no step writes and that is not marked as supplied by hand. 
 "pipeline.yaml reference" documents the same keys.
 """
 
-import importlib
 import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from nbsteps.errors import UsageError
 from nbsteps.graph import LATEST, RUN_ID_FIELD, find_cycle, find_dependencies, producer_of
+from nbsteps.metrics import check_metrics_entry
+from nbsteps.retention import check_retention
 
 TOP_LEVEL_KEYS = ("steps", "dashboard", "retention")
 STEP_KEYS = ("notebook", "inputs", "outputs", "kernel", "metrics", "description", "params")
@@ -23,9 +25,9 @@ STRING_KEYS = ("notebook", "kernel", "metrics", "description", "params")
 STEP_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
 RESERVED_NAMES = ("all",)
 
-# Sections other than `steps` are checked by the module that reads them: "module:function",
-# the function taking the section's value and returning a list of problems (one line each).
-SECTION_CHECKS: dict[str, str] = {}
+# Sections other than `steps` are checked by the module that reads them: a function taking
+# the section's value and raising UsageError on the first problem.
+SECTION_CHECKS: dict[str, Callable[[Any], object]] = {"retention": check_retention}
 
 
 def find_problems(spec: Any) -> list[str]:
@@ -41,7 +43,8 @@ def find_problems(spec: Any) -> list[str]:
     if not isinstance(entries, dict) or not entries:
         return problems + ["`steps:` must be a mapping of step names to steps, with at least one"]
     for name, entry in entries.items():
-        problems += [f"step {name!r}: {problem}" for problem in check_step(name, entry)]
+        problems += [problem if problem.startswith(f"step {name!r}") else
+                     f"step {name!r}: {problem}" for problem in check_step(name, entry)]
     if not problems:  # the graph checks need well-formed steps
         problems += check_graph(entries)
     return problems
@@ -56,13 +59,17 @@ def check_sections(spec: dict) -> list[str]:
         if not isinstance(value, dict):
             problems.append(f"`{section}:` must be a mapping")
         elif section in SECTION_CHECKS:
-            problems += [f"{section}: {problem}" for problem in section_check(section)(value)]
+            problems += problems_from(SECTION_CHECKS[section], value)
     return problems
 
 
-def section_check(section: str) -> Callable[[dict], list[str]]:
-    module, _, function = SECTION_CHECKS[section].partition(":")
-    return getattr(importlib.import_module(module), function)
+def problems_from(check: Callable[..., object], *args: Any) -> list[str]:
+    """The problem a check that raises UsageError finds, as a line, or []."""
+    try:
+        check(*args)
+    except UsageError as error:
+        return [str(error).removeprefix("pipeline.yaml: ")]
+    return []
 
 
 def check_step(name: Any, entry: Any) -> list[str]:
@@ -78,13 +85,13 @@ def check_step(name: Any, entry: Any) -> list[str]:
         problems.append("needs a `notebook:` path (relative to the project folder)")
     problems += [
         f"`{key}:` must be a string" for key in STRING_KEYS
-        if key in entry and not isinstance(entry[key], str)
+        if key in entry and not isinstance(entry[key], str) and key != "metrics"
     ]
     problems += check_outputs(entry.get("outputs", []))
     problems += check_inputs(entry.get("inputs", []))
-    metrics = entry.get("metrics")
-    if isinstance(metrics, str) and metrics not in entry.get("outputs", []):
-        problems.append(f"`metrics: {metrics}` must be one of the step's `outputs:`")
+    if isinstance(entry.get("outputs", []), list):
+        problems += problems_from(check_metrics_entry, name, entry.get("metrics"),
+                                  tuple(entry.get("outputs", [])))
     return problems
 
 
