@@ -1,5 +1,7 @@
 """pipeline.yaml is checked when loaded: every problem on a line of its own, nothing run."""
 
+import re
+
 import pytest
 
 from nbsteps.errors import UsageError
@@ -10,8 +12,8 @@ PARAMETERS = "data_dir = '.'\nrun_id = 'manual'"
 
 
 def problems_of(tmp_path, pipeline: str) -> list[str]:
-    """The problem lines load_project reports for this pipeline.yaml."""
-    (tmp_path / "pipeline.yaml").write_text(pipeline)
+    """The problem lines load_project reports for this pipeline.yaml (its notebooks exist)."""
+    write_pipeline(tmp_path, pipeline)
     with pytest.raises(UsageError) as caught:
         load_project(tmp_path)
     message = str(caught.value)
@@ -20,6 +22,14 @@ def problems_of(tmp_path, pipeline: str) -> list[str]:
     header, *lines = message.splitlines()
     assert header.endswith(f"has {len(lines)} problems:")
     return [line.strip().removeprefix("pipeline.yaml: ") for line in lines]
+
+
+def write_pipeline(root, pipeline: str, missing: tuple[str, ...] = ()) -> None:
+    """pipeline.yaml, and an (empty) file for each notebook it names but `missing`."""
+    (root / "pipeline.yaml").write_text(pipeline)
+    for name in set(re.findall(r"[\w/.-]+\.ipynb", pipeline)) - set(missing):
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).touch()
 
 
 def test_every_problem_is_reported_on_its_own_line(tmp_path):
@@ -90,7 +100,7 @@ steps:
         "step that writes it, or mark it as a file you supply: "
         "`- {path: survey.csv, supplied: by hand}`"
     ]
-    (tmp_path / "pipeline.yaml").write_text(pipeline.replace(
+    write_pipeline(tmp_path, pipeline.replace(
         "[survey.csv,", "[{path: survey.csv, supplied: true},"))
     step = load_project(tmp_path).step("fit")
     assert step.inputs == ("survey.csv", "labels.csv")
@@ -108,7 +118,7 @@ def test_a_yaml_error_says_where_and_how_to_quote_a_run_id_path(tmp_path):
 
 
 def test_every_key_is_read_and_the_whole_file_kept(tmp_path):
-    (tmp_path / "pipeline.yaml").write_text("""\
+    write_pipeline(tmp_path, """\
 steps:
   fit:
     notebook: notebooks/fit.ipynb
@@ -130,7 +140,7 @@ retention: {keep: 5}
     assert project.settings["retention"] == {"keep": 5}
 
 
-def test_a_missing_notebook_stops_the_run_before_anything_runs(tmp_path):
+def test_a_missing_notebook_is_reported_and_nothing_runs(tmp_path):
     space = make_project(tmp_path, """\
 steps:
   make: {notebook: notebooks/make.ipynb, outputs: [made.txt]}
@@ -139,20 +149,20 @@ steps:
 """)
     write_notebook(space.root / "notebooks" / "make.ipynb", PARAMETERS,
                    "open(f'{data_dir}/made.txt', 'w').write('x')")
-    result = space.run("run", "all")
+    result = space.run("run", "make")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
-        "nbsteps: error: 2 notebooks are missing:",
-        f"  step 'use': notebook {space.root}/notebooks/use.ipynb does not exist; "
-        "fix `notebook:` in pipeline.yaml",
-        f"  step 'report': notebook {space.root}/notebooks/report.ipynb does not exist; "
-        "fix `notebook:` in pipeline.yaml",
+        f"nbsteps: error: {space.root}/pipeline.yaml has 2 problems:",
+        f"  pipeline.yaml: step 'use': notebook notebooks/use.ipynb does not exist in {space.root}",
+        f"  pipeline.yaml: step 'report': notebook notebooks/report.ipynb does not exist in "
+        f"{space.root}",
     ]
     assert not space.data.exists() and not space.outputs.exists()
 
 
 def test_the_command_line_prints_the_problems_and_exits_2(tmp_path):
-    space = make_project(tmp_path, "steps:\n  a: {notebook: a.ipynb, color: red}\n")
+    space = make_project(tmp_path, "steps:\n  a: {notebook: notebooks/a.ipynb, color: red}\n")
+    write_notebook(space.root / "notebooks" / "a.ipynb", PARAMETERS)
     result = space.run("status")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [

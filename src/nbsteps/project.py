@@ -117,7 +117,7 @@ def read_settings(root: Path) -> dict[str, Any]:
         raise UsageError(f"cannot read {path}: {error}") from error
     except yaml.YAMLError as error:
         raise UsageError(f"cannot read {path}: {describe_yaml_error(error)}") from error
-    problems = find_problems(settings)
+    problems = find_problems(settings, root)
     if len(problems) == 1:
         raise UsageError(f"{path}: {problems[0]}")
     if problems:

@@ -10,6 +10,7 @@ import posixpath
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from nbsteps.errors import UsageError
@@ -30,8 +31,9 @@ RESERVED_NAMES = ("all",)
 SECTION_CHECKS: dict[str, Callable[[Any], object]] = {"retention": check_retention}
 
 
-def find_problems(spec: Any) -> list[str]:
-    """Every problem of a parsed pipeline.yaml, one line each; [] when it is valid."""
+def find_problems(spec: Any, root: Path) -> list[str]:
+    """Every problem of a parsed pipeline.yaml in project folder `root`, one line each;
+    [] when it is valid."""
     if not isinstance(spec, dict):
         return ["the file must be a mapping with a `steps:` key"]
     problems = [
@@ -44,7 +46,7 @@ def find_problems(spec: Any) -> list[str]:
         return problems + ["`steps:` must be a mapping of step names to steps, with at least one"]
     for name, entry in entries.items():
         problems += [problem if problem.startswith(f"step {name!r}") else
-                     f"step {name!r}: {problem}" for problem in check_step(name, entry)]
+                     f"step {name!r}: {problem}" for problem in check_step(name, entry, root)]
     if not problems:  # the graph checks need well-formed steps
         problems += check_graph(entries)
     return problems
@@ -72,7 +74,7 @@ def problems_from(check: Callable[..., object], *args: Any) -> list[str]:
     return []
 
 
-def check_step(name: Any, entry: Any) -> list[str]:
+def check_step(name: Any, entry: Any, root: Path) -> list[str]:
     if not isinstance(name, str) or not STEP_NAME.fullmatch(name) or name in RESERVED_NAMES:
         return ["a step name is letters, digits, `_`, `.` or `-` (and not `all`)"]
     if not isinstance(entry, dict):
@@ -83,6 +85,8 @@ def check_step(name: Any, entry: Any) -> list[str]:
     ]
     if "notebook" not in entry:
         problems.append("needs a `notebook:` path (relative to the project folder)")
+    elif isinstance(entry["notebook"], str) and not (root / entry["notebook"]).is_file():
+        problems.append(f"notebook {entry['notebook']} does not exist in {root}")
     problems += [
         f"`{key}:` must be a string" for key in STRING_KEYS
         if key in entry and not isinstance(entry[key], str) and key != "metrics"
