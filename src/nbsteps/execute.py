@@ -347,6 +347,10 @@ def first_line(text: str) -> str:
 def collect_outputs(project: Project, step: Step, record: RunRecord) -> None:
     """List the declared outputs with their digests; a missing one fails the step."""
     data = project.folders.data
+    changed = freshness.check_inputs_unchanged(step, record.fingerprint or {}, data)
+    if changed:
+        record.status, record.exit_code, record.error = FAILED, EXIT_FAILED, changed
+        return
     record.inputs = [describe_file(data / p, data) for p in step.inputs]
     missing = [p for p in step.output_paths(data, record.run_id) if not p.is_file()]
     if missing:
