@@ -25,6 +25,7 @@ class Origin:
     record: RunRecord | None  # None: no run wrote this content
     inputs: list[Origin] = field(default_factory=list)
     reused_by: list[str] = field(default_factory=list)  # skipped runs that reused it
+    traced_above: bool = False  # its run was traced already, through another input
 
 
 @dataclass
@@ -61,7 +62,10 @@ def trace_output(runs: Runs, relative: str, sha256: str, seen: set[str]) -> Orig
 def trace_run(runs: Runs, origin: Origin, seen: set[str]) -> Origin:
     """Fill in who reused the origin's run and, recursively, the writers of its inputs."""
     writer = origin.record
-    if writer is None or writer.run_id in seen:  # seen: a loop in hand-edited records
+    if writer is None:
+        return origin
+    if writer.run_id in seen:  # two inputs from one run (or a loop in hand-edited records)
+        origin.traced_above = True
         return origin
     seen.add(writer.run_id)
     origin.reused_by = [r.run_id for r in runs.records

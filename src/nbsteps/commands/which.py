@@ -36,7 +36,9 @@ def print_origin(origin: Origin, depth: int) -> None:
     verb = "written by" if origin.sha256 else "a file of run"
     print(f"{indent}{origin.path}{digest}")
     print(f"{indent}  {verb} {record.run_id} ({record.step}, {record.status} "
-          f"{format_started(record.started)} UTC)")
+          f"{format_started(record.started)} UTC)" + (", traced above" * origin.traced_above))
+    if origin.traced_above:
+        return
     print(f"{indent}  parameters: {format_parameters(record.parameters) or '-'}")
     if origin.reused_by:
         print(f"{indent}  reused by {len(origin.reused_by)} skipped run(s), the latest "
