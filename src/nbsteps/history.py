@@ -9,6 +9,7 @@ come from another machine or a container (`/outputs/...`).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -49,6 +50,17 @@ class Runs:
 
     def by_id(self) -> dict[str, RunRecord]:
         return {record.run_id: record for record in self.records}
+
+    @functools.cached_property
+    def first_writers(self) -> dict[tuple[str, str], RunRecord]:
+        """(data path, sha256) -> the earliest successful run whose outputs had them.
+        Computed once, when the records are all read."""
+        writers: dict[tuple[str, str], RunRecord] = {}
+        for record in reversed(self.records):  # oldest first: the first one stays
+            if record.status == SUCCEEDED:
+                for output in record.outputs:
+                    writers.setdefault((output["path"], output["sha256"]), record)
+        return writers
 
 
 @dataclass(frozen=True)

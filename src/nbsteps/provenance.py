@@ -77,9 +77,7 @@ def trace_run(runs: Runs, origin: Origin, seen: set[str]) -> Origin:
 
 def find_writer(runs: Runs, relative: str, sha256: str) -> RunRecord | None:
     """The earliest successful run that wrote this content at this path."""
-    writers = [record for record in runs.records if record.status == SUCCEEDED
-               and any(o["path"] == relative and o["sha256"] == sha256 for o in record.outputs)]
-    return min(writers, key=lambda record: record.started) if writers else None
+    return runs.first_writers.get((relative, sha256))
 
 
 def last_writer_of(runs: Runs, relative: str) -> RunRecord | None:
