@@ -38,7 +38,7 @@ class RecordProblem:
     problem: str
 
     def describe(self) -> str:
-        return f"{self.path} is not a readable run record ({self.problem}); it was left out"
+        return f"{self.path} is not a readable run record ({self.problem})"
 
 
 @dataclass
@@ -100,6 +100,8 @@ def list_runs(
 def filter_runs(records: list[RunRecord], status: str | None, limit: int | None):
     if status is not None and status not in STATUSES:
         raise UsageError(f"unknown status {status!r}; the statuses are: {', '.join(STATUSES)}")
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be 1 or more (got {limit})")
     chosen = [record for record in records if status is None or record.status == status]
     return chosen[:limit] if limit is not None else chosen
 
@@ -119,7 +121,7 @@ def find_run(project: Project, run_id: str, runs: Runs | None = None) -> RunReco
         return found
     for problem in runs.problems:
         if problem.path.stem == run_id:
-            raise UsageError(problem.describe().replace("; it was left out", ""))
+            raise UsageError(problem.describe())
     hint = "`nbsteps history` lists the runs"
     raise UsageError(f"no run {run_id!r} in {project.folders.outputs}; {hint}")
 

@@ -33,6 +33,7 @@ class FileTrace:
     path: Path  # the file asked about
     origin: Origin | None  # None when it is not a data file of a run (a notebook, a log)
     last_writer: RunRecord | None = None  # when no run wrote this content: who wrote the path
+    problems: list = field(default_factory=list)  # records that could not be read
 
 
 def trace_file(project: Project, path: Path) -> FileTrace:
@@ -44,7 +45,8 @@ def trace_file(project: Project, path: Path) -> FileTrace:
     runs = load_runs(project)
     own = run_of_run_file(project, path, runs)
     if own is not None:
-        return FileTrace(path, trace_run(runs, Origin(str(path), "", own), seen=set()))
+        origin = trace_run(runs, Origin(str(path), "", own), seen=set())
+        return FileTrace(path, origin, problems=runs.problems)
     data = project.folders.data
     if not path.is_relative_to(data):
         raise UsageError(f"{path} is not under the data folder {data}, nor a run's notebook, "
@@ -52,7 +54,7 @@ def trace_file(project: Project, path: Path) -> FileTrace:
     relative = str(path.relative_to(data))
     origin = trace_output(runs, relative, hash_file(path), seen=set())
     last = None if origin.record else last_writer_of(runs, relative)
-    return FileTrace(path, origin, last)
+    return FileTrace(path, origin, last, runs.problems)
 
 
 def trace_output(runs: Runs, relative: str, sha256: str, seen: set[str]) -> Origin:
