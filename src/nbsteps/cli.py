@@ -8,7 +8,7 @@ import sys
 import threading
 from dataclasses import asdict
 
-from nbsteps.commands import scaffold
+from nbsteps.commands import runs, scaffold
 from nbsteps.errors import EXIT_FAILED, NbstepsError
 from nbsteps.execute import Progress, RunOptions
 from nbsteps.notebook import block_slow_optional_imports
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="address to listen on (default: this machine only)")
     dashboard.add_argument("--no-browser", action="store_true")
     scaffold.add_parsers(commands)
+    runs.add_parsers(commands, [folders])
     return parser
 
 
@@ -71,9 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in scaffold.COMMANDS:  # they make or grow a project: none to load
             return scaffold.run_command(args)
         project = load_project(args.project, args.data_dir, args.outputs_dir, args.logs_dir)
-        command = {"run": command_run, "params": command_params, "status": command_status,
-                   "dashboard": command_dashboard}[args.command]
-        return command(project, args)
+        commands = {"run": command_run, "params": command_params, "status": command_status,
+                    "dashboard": command_dashboard}
+        commands |= runs.COMMANDS
+        return commands[args.command](project, args)
     except NbstepsError as error:
         print(f"nbsteps: error: {error}", file=sys.stderr)
         return error.exit_code

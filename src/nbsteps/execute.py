@@ -20,11 +20,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbsteps import export, freshness, prestart
+from nbsteps import cellstats, export, freshness, metrics, prestart
 from nbsteps.errors import EXIT_CANCELLED, EXIT_FAILED, EXIT_KERNEL_DIED, MissingInputError
 from nbsteps.notebook import StepNotebook, read_notebook
 from nbsteps.parameters import RUNNER_PARAMETERS, read_params_file, resolve_values
-from nbsteps.project import Project, Step
+from nbsteps.project import RUN_ID_FIELD, Project, Step
 
 if TYPE_CHECKING:
     from jupyter_client import AsyncKernelManager
@@ -175,6 +175,7 @@ def finish_skipped(project: Project, record: RunRecord, previous: RunRecord) -> 
     record.reason = f"up to date: outputs of {origin}"
     record.notebook, record.html = previous.notebook, previous.html
     record.inputs, record.outputs = previous.inputs, previous.outputs
+    record.metrics = previous.metrics
     record.exit_code = 0
     step = project.step(record.step)
     for folder in step.run_folders(project.folders.data, origin):
@@ -242,6 +243,7 @@ def execute_notebook(
     done = threading.Event()
     watcher = threading.Thread(target=stop_kernel_on_cancel, args=(km, cancel, done), daemon=True)
     watcher.start()
+    monitor = cellstats.CellMonitor(getattr(km.provisioner, "pid", None))
     try:
         papermill.execute_notebook(
             str(notebook.path),
@@ -254,7 +256,7 @@ def execute_notebook(
             log_output=False,  # cell output goes to the run log through the two files below
             stdout_file=log_stream,
             stderr_file=log_stream,
-            on_cell_start=progress_reporter(notebook, record, options.on_progress),
+            **cell_hooks(progress_reporter(notebook, record, options.on_progress), monitor),
         )
         outcome = (SUCCEEDED, 0, None)
     except PapermillExecutionError as error:
@@ -269,6 +271,8 @@ def execute_notebook(
                    f"{first_line(str(error))}")
     finally:
         done.set()
+        monitor.finish()  # reads the kernel's peak memory, so before it is shut down
+        record.cells, record.peak_rss_mb = monitor.cells, monitor.peak_rss_mb()
         run_sync(km.shutdown_kernel)(now=True)
     if cancel.is_set():
         return (CANCELLED, EXIT_CANCELLED, f"{record.step} cancelled")
@@ -321,6 +325,20 @@ def progress_reporter(
     return on_cell_start
 
 
+def cell_hooks(report_progress, monitor: cellstats.CellMonitor) -> dict[str, Callable]:
+    """nbclient's per-cell hooks: progress and the cell's time and memory.
+
+    The end of a cell is `on_cell_executed`: nbclient 0.11 calls `on_cell_complete` as
+    soon as the cell is sent to the kernel, before it has run.
+    """
+
+    def on_cell_start(cell, cell_index):
+        report_progress(cell, cell_index)
+        monitor.on_cell_start(cell, cell_index)
+
+    return {"on_cell_start": on_cell_start, "on_cell_executed": monitor.on_cell_executed}
+
+
 def first_line(text: str) -> str:
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     return lines[0] if lines else ""
@@ -329,6 +347,10 @@ def first_line(text: str) -> str:
 def collect_outputs(project: Project, step: Step, record: RunRecord) -> None:
     """List the declared outputs with their digests; a missing one fails the step."""
     data = project.folders.data
+    changed = freshness.check_inputs_unchanged(step, record.fingerprint or {}, data)
+    if changed:
+        record.status, record.exit_code, record.error = FAILED, EXIT_FAILED, changed
+        return
     record.inputs = [describe_file(data / p, data) for p in step.inputs]
     missing = [p for p in step.output_paths(data, record.run_id) if not p.is_file()]
     if missing:
@@ -336,8 +358,23 @@ def collect_outputs(project: Project, step: Step, record: RunRecord) -> None:
         record.error = f"{step.name} finished but did not write {missing[0]}"
         return
     record.outputs = [describe_file(p, data) for p in step.output_paths(data, record.run_id)]
+    if step.metrics:
+        collect_metrics(step, record, data)
+        if record.status != SUCCEEDED:
+            return
     for folder in step.run_folders(data, record.run_id):
         link_latest(folder, folder.parent / "latest")
+
+
+def collect_metrics(step: Step, record: RunRecord, data: Path) -> None:
+    """Copy the scalars of the step's metrics file into the record; a file that is not a
+    JSON object fails the step, as a missing output does."""
+    try:
+        path = data / step.metrics.replace(RUN_ID_FIELD, record.run_id)
+        record.metrics = metrics.read_metrics(path)
+    except ValueError as error:
+        record.status, record.exit_code = FAILED, EXIT_FAILED
+        record.error = f"{step.name} wrote a metrics file nbsteps cannot read: {error}"
 
 
 def remove_partial_outputs(project: Project, step: Step, run_id: str) -> None:

@@ -8,6 +8,7 @@ from nbsteps.export import HtmlWorker
 from nbsteps.notebook import read_notebook
 from nbsteps.prestart import KernelPrestarter
 from nbsteps.project import Project
+from nbsteps.prune import apply_retention
 from nbsteps.records import SKIPPED, SUCCEEDED, RunRecord
 
 
@@ -74,4 +75,5 @@ def run_steps(
     finally:
         kernels.close()
         exporter.finish()
+    apply_retention(project)  # pipeline.yaml's `retention:`, if any: old runs go
     return records

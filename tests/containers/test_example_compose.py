@@ -343,7 +343,7 @@ def test_ingest_from_a_local_copy_under_data(new_project, corpus_file):
     for path in (incoming, incoming / "posts.json"):
         os.chown(path, TEST_UID, TEST_GID)
     result = compose("run", "--rm", "--no-deps", "ingest", "-p",
-                     "source=/data/incoming/posts.json", "-p", "force=true", timeout=600)
+                     "source=/data/incoming/posts.json", timeout=600)
     assert result.returncode == 0, describe(result)
     assert sha256(compose.folder / "data" / "raw" / "posts.json") == sha256(corpus_file)
     assert compose.record("ingest")["status"] == "succeeded"
