@@ -11,7 +11,8 @@ import pytest
 
 from tests.dashboard.conftest import close_context, free_port, set_field, wait_for_state
 from tests.test_package import wait_for_server
-from tests.test_shop_pipeline import copy_shop, latest, nbsteps
+from tests.test_scaffold import nbsteps
+from tests.test_shop_pipeline import copy_shop, latest
 
 pytestmark = pytest.mark.browser
 
