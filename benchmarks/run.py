@@ -42,6 +42,11 @@ def sections(corpus: Path, workdir: Path) -> dict:
 
         return dashboard_click.measure(corpus, workdir / "dashboard")
 
+    def dashboard_load():
+        from benchmarks import dashboard_load as load
+
+        return load.measure(corpus, workdir / "dashboard-load")
+
     def images():
         from benchmarks import images as image_sizes
 
@@ -67,6 +72,7 @@ def sections(corpus: Path, workdir: Path) -> dict:
         "pipeline": lambda: pipeline_runs.measure(corpus, workdir / "pipeline"),
         "data": data_scale,
         "dashboard": dashboard,
+        "load": dashboard_load,
         "images": images,
         "compose": compose_runs,
         "ingest": ingest_scale,

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from nbsteps.commands import runs, scaffold
 from nbsteps.errors import EXIT_FAILED, NbstepsError
 from nbsteps.execute import Progress, RunOptions
+from nbsteps.guard.options import add_guard_arguments, read_guard_request, resolve_guard
 from nbsteps.notebook import block_slow_optional_imports
 from nbsteps.parameters import RUNNER_PARAMETERS, parse_assignment, read_parameters
 from nbsteps.pipeline import run_steps
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--host", default="127.0.0.1",
                            help="address to listen on (default: this machine only)")
     dashboard.add_argument("--no-browser", action="store_true")
+    add_guard_arguments(dashboard)
     scaffold.add_parsers(commands)
     runs.add_parsers(commands, [folders])
     return parser
@@ -154,7 +156,9 @@ def command_status(project, args) -> int:
 def command_dashboard(project, args) -> int:
     from nbsteps.dashboard_server import serve_dashboard  # voila is an optional dependency
 
-    return serve_dashboard(project, host=args.host, port=args.port, open_browser=False)
+    guard = resolve_guard(read_guard_request(args))
+    return serve_dashboard(project, host=args.host, port=args.port, open_browser=False,
+                           guard=guard)
 
 
 if __name__ == "__main__":
