@@ -62,6 +62,11 @@ def sections(corpus: Path, workdir: Path) -> dict:
 
         return scale.measure(corpus, workdir / "ingest-scale")
 
+    def cell_sampling():
+        from benchmarks import cell_sampling as sampling
+
+        return sampling.measure()
+
     return {
         "model": lambda: model_scale.measure(corpus),
         "pipeline": lambda: pipeline_runs.measure(corpus, workdir / "pipeline"),
@@ -71,6 +76,7 @@ def sections(corpus: Path, workdir: Path) -> dict:
         "images": images,
         "compose": compose_runs,
         "ingest": ingest_scale,
+        "sampling": cell_sampling,
     }
 
 

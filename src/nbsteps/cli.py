@@ -37,11 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", parents=[folders], help="run steps in pipeline order")
+    run = commands.add_parser("run", parents=[folders], help="run steps in graph order")
     run.add_argument("steps", nargs="+", metavar="STEP", help="step names, or `all`")
     run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                      help="override a parameter (STEP.NAME=VALUE when several steps run)")
     run.add_argument("--force", action="store_true", help="run even if the outputs are current")
+    run.add_argument("--upstream", action="store_true",
+                     help="first run (or skip, if up to date) every step these depend on")
+    run.add_argument("-j", "--jobs", type=job_count, default=1, metavar="N",
+                     help="run up to N independent steps side by side (default 1)")
 
     params = commands.add_parser("params", parents=[folders], help="list a step's parameters")
     params.add_argument("step")
@@ -59,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     scaffold.add_parsers(commands)
     runs.add_parsers(commands, [folders])
     return parser
+
+
+def job_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of steps, 1 or more; got {text!r}")
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,7 +97,8 @@ def command_run(project, args) -> int:
     overrides = dict(parse_assignment(text) for text in args.param)
     cancel = threading.Event()
     install_cancel_handlers(cancel)
-    options = RunOptions(force=args.force, cancel=cancel, on_progress=print_progress)
+    options = RunOptions(force=args.force, cancel=cancel, on_progress=print_progress,
+                         upstream=args.upstream, jobs=args.jobs)
     records = run_steps(project, args.steps, overrides, options)
     last = records[-1]
     if last.error:
