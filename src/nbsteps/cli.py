@@ -9,6 +9,7 @@ import threading
 from dataclasses import asdict
 
 from nbsteps.commands import sweep as sweep_command
+from nbsteps.commands import worker as worker_command
 from nbsteps.errors import EXIT_FAILED, NbstepsError
 from nbsteps.execute import Progress
 from nbsteps.notebook import block_slow_optional_imports
@@ -56,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--no-browser", action="store_true")
 
     sweep_command.add_parser(commands, [folders])
+    worker_command.add_parser(commands, [folders])
     return parser
 
 
@@ -71,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         project = load_project(args.project, args.data_dir, args.outputs_dir, args.logs_dir)
         command = {"run": command_run, "params": command_params, "status": command_status,
-                   "dashboard": command_dashboard, "sweep": sweep_command.run}[args.command]
+                   "dashboard": command_dashboard, "sweep": sweep_command.run,
+                   "worker": worker_command.run}[args.command]
         return command(project, args)
     except NbstepsError as error:
         print(f"nbsteps: error: {error}", file=sys.stderr)

@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import tempfile
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,8 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def link_latest(target: Path, link: Path) -> None:
     """Point `link` at `target` (same folder) with an atomic rename of a fresh symlink."""
-    temporary = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    # Process and thread in the name: the points of a sweep link from threads of one process.
+    temporary = link.with_name(f".{link.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     temporary.unlink(missing_ok=True)
     temporary.symlink_to(os.path.relpath(target, link.parent))
     os.replace(temporary, link)
