@@ -28,7 +28,7 @@ from nbsteps.dashboard_kernel import (
     warm_up_runner,
 )
 from nbsteps.errors import MissingInputError, NbstepsError, ParameterError
-from nbsteps.execute import Progress, resolve_parameters, run_step
+from nbsteps.execute import Progress, RunOptions, resolve_parameters, run_step
 from nbsteps.kernels import KernelPool, discard_kernel
 from nbsteps.parameters import read_parameters
 from nbsteps.pipeline import run_steps
@@ -204,8 +204,9 @@ class Dashboard:
     def run_model(self, active: ActiveRun, values: dict, force: bool) -> None:
         kernel = self.pool.take() if self.pool is not None else None
         try:
-            record = run_step(self.project, STEP, values, force=force, cancel=active.cancel,
-                              on_progress=lambda p: self.on_progress(active, p), kernel=kernel)
+            options = RunOptions(force=force, cancel=active.cancel, kernel=kernel,
+                                 on_progress=lambda p: self.on_progress(active, p))
+            record = run_step(self.project, STEP, values, options)
         finally:
             # run_step shuts down a kernel it ran a notebook on; not one it had no use for
             # (a skipped run, refused values).
@@ -213,8 +214,9 @@ class Dashboard:
         self.finish(active, lambda: self.show_record(record))
 
     def prepare_data(self, active: ActiveRun, steps: list[str]) -> None:
-        records = run_steps(self.project, steps, {}, cancel=active.cancel,
-                            on_progress=lambda p: self.on_progress(active, p))
+        options = RunOptions(cancel=active.cancel,
+                             on_progress=lambda p: self.on_progress(active, p))
+        records = run_steps(self.project, steps, {}, options)
         self.finish(active, lambda: self.show_prepared(records))
 
     def finish(self, active: ActiveRun, show: Callable | None) -> None:

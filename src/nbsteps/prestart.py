@@ -7,12 +7,10 @@ notebook could see, and the notebook's own local modules are left for it to impo
 """
 
 import logging
-import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from nbsteps.freshness import find_local_modules, imported_modules
-from nbsteps.notebook import read_cells
+from nbsteps.notebook import StepNotebook, read_notebook
 
 log = logging.getLogger("nbsteps")
 
@@ -37,14 +35,8 @@ del _nbsteps_preload
 
 
 def find_imports(notebook: Path) -> list[str]:
-    """The modules (full dotted names: scipy.sparse, not scipy) the notebook and its local
-    modules import; local and standard-library ones left out."""
-    local = find_local_modules(notebook)
-    sources = [cell.source for cell in read_cells(notebook) if cell.kind == "code"]
-    sources += [path.read_text(encoding="utf-8") for path in local]
-    modules = set().union(*(imported_modules(source) for source in sources))
-    skipped = {path.stem for path in local} | set(sys.stdlib_module_names)
-    return sorted(module for module in modules if module.split(".")[0] not in skipped)
+    """The modules to preload for `notebook` (see StepNotebook.imports)."""
+    return list(read_notebook(notebook).imports)
 
 
 def launch_kernel(cwd: Path, log_stream=None):
@@ -58,10 +50,10 @@ def launch_kernel(cwd: Path, log_stream=None):
     return km
 
 
-def start_kernel(notebook: Path, log_stream=None):
+def start_kernel(notebook: StepNotebook, log_stream=None):
     """A started kernel in the notebook's folder, with its imports preloaded."""
-    km = launch_kernel(notebook.parent, log_stream)
-    modules = find_imports(notebook)
+    km = launch_kernel(notebook.path.parent, log_stream)
+    modules = list(notebook.imports)
     if modules:
         try:
             execute_silently(km, WARM_CODE.format(names=modules))
@@ -110,8 +102,8 @@ class KernelPrestarter:
     and prepares the next two steps', which then start while this step runs.
     """
 
-    def __init__(self, plan: list[tuple[str, Path]]) -> None:
-        self.plan = plan  # (step, notebook) in pipeline order
+    def __init__(self, plan: list[tuple[str, StepNotebook]]) -> None:
+        self.plan = plan  # (step, its notebook) in pipeline order
         # Two at a time: the next two steps' kernels start while the current step runs.
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nbsteps-kernel")
         self.started: dict[str, Future] = {}

@@ -1,1 +1,1 @@
-"""One module per `nbsteps` subcommand that is more than a line: its arguments and its call."""
+"""One module per group of subcommands: its parser and its commands."""

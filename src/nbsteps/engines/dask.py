@@ -23,7 +23,8 @@ from distributed.security import Security
 from nbsteps.engines import Reporter, SweepJob
 from nbsteps.engines.warm import WarmKernels
 from nbsteps.errors import EXIT_FAILED, EXIT_KERNEL_DIED, NbstepsError, UsageError
-from nbsteps.execute import Progress, remove_partial_outputs, run_step
+from nbsteps.execute import Progress, RunOptions, remove_partial_outputs, run_step
+from nbsteps.notebook import read_notebook
 from nbsteps.project import Project, load_project
 from nbsteps.records import (
     FAILED,
@@ -181,7 +182,8 @@ def worker_kernels(project: Project, step: str, ahead: int = 1) -> WarmKernels:
     """This worker process's warm kernels for `step`: one always started ahead."""
     with _kernels_lock:
         if step not in _kernels:
-            _kernels[step] = WarmKernels(project.step(step).notebook, ahead, lambda: ahead)
+            notebook = read_notebook(project.step(step).notebook)
+            _kernels[step] = WarmKernels(notebook, ahead, lambda: ahead)
         return _kernels[step]
 
 
@@ -210,8 +212,9 @@ def run_task(task: RunTask, *upstream: dict) -> dict:
     attempt.close_lost_run()
     worker = worker_name()
     try:
-        record = run_step(project, task.step, task.overrides, force=task.force, cancel=cancel,
-                          kernels=worker_kernels(project, task.step), on_progress=attempt.note)
+        options = RunOptions(force=task.force, cancel=cancel, on_progress=attempt.note,
+                             kernels=worker_kernels(project, task.step))
+        record = run_step(project, task.step, task.overrides, options)
         return asdict(PointOutcome.from_record(record, worker=worker))
     except NbstepsError as error:
         return asdict(PointOutcome(FAILED, error.exit_code, error=str(error), worker=worker))

@@ -12,8 +12,9 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from nbsteps.engines import Reporter, SweepJob
 from nbsteps.engines.warm import WarmKernels
 from nbsteps.errors import EXIT_FAILED, NbstepsError
-from nbsteps.execute import run_step
+from nbsteps.execute import RunOptions, run_step
 from nbsteps.export import HtmlWorker
+from nbsteps.notebook import StepNotebook, read_notebook
 from nbsteps.project import Project
 from nbsteps.records import FAILED
 from nbsteps.sweep.points import Point
@@ -49,13 +50,15 @@ class LocalEngine:
 
     def run(self, job: SweepJob, reporter: Reporter, cancel: threading.Event) -> None:
         self.waiting = len(job.points)
-        notebook = self.project.step(job.step).notebook
+        notebook = read_notebook(self.project.step(job.step).notebook)  # once for all points
         kernels = WarmKernels(notebook, ahead=self.jobs, waiting=lambda: self.waiting)
         html = SharedHtmlWorker()
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix=POINT_THREAD)
         try:
-            futures = {pool.submit(self.run_point, job, point, reporter, cancel, kernels,
-                                   html): point for point in job.points}
+            options = RunOptions(force=job.force, cancel=cancel, kernels=kernels,
+                                 publish_html=html.submit, on_execute=html.start)
+            futures = {pool.submit(self.run_point, job, point, reporter, options, notebook):
+                       point for point in job.points}
             self.wait_for(futures, reporter, cancel)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -75,18 +78,16 @@ class LocalEngine:
                         pending.discard(future)
                         reporter.finished(futures[future].index, PointOutcome.not_started())
 
-    def run_point(self, job: SweepJob, point: Point, reporter: Reporter,
-                  cancel: threading.Event, kernels: WarmKernels, html: HtmlWorker) -> None:
+    def run_point(self, job: SweepJob, point: Point, reporter: Reporter, options: RunOptions,
+                  notebook: StepNotebook) -> None:
         with self.lock:
             self.waiting -= 1
-        if cancel.is_set():
+        if options.cancel.is_set():
             reporter.finished(point.index, PointOutcome.not_started())
             return
         reporter.started(point.index)
         try:
-            record = run_step(self.project, job.step, point.values, force=job.force,
-                              cancel=cancel, kernels=kernels, publish_html=html.submit,
-                              on_execute=html.start)
+            record = run_step(self.project, job.step, point.values, options, notebook)
             outcome = PointOutcome.from_record(record)
         except NbstepsError as error:  # an input gone since the sweep was checked
             outcome = PointOutcome(FAILED, error.exit_code, error=str(error))

@@ -10,9 +10,9 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from pathlib import Path
 
 from nbsteps import prestart
+from nbsteps.notebook import StepNotebook
 
 log = logging.getLogger("nbsteps")
 
@@ -24,7 +24,7 @@ class WarmKernels:
     `ahead`) kernels are started ahead of need.
     """
 
-    def __init__(self, notebook: Path, ahead: int, waiting: Callable[[], int]) -> None:
+    def __init__(self, notebook: StepNotebook, ahead: int, waiting: Callable[[], int]) -> None:
         self.notebook, self.ahead, self.waiting = notebook, max(ahead, 1), waiting
         self.lock = threading.Lock()
         self.ready: list[Future] = []  # started or starting, not taken yet

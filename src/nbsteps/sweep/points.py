@@ -20,6 +20,7 @@ import yaml
 
 from nbsteps.errors import ParameterError, UsageError
 from nbsteps.execute import resolve_parameters
+from nbsteps.notebook import read_notebook
 from nbsteps.project import RUN_ID_FIELD, Step
 
 # A grid multiplies fast (5 parameters of 10 values are 100 000 runs): refuse what is
@@ -120,12 +121,13 @@ def check_points(
     if not given:
         raise ParameterError(f"{where} gives no points")
     refuse_shared_outputs(step)
+    notebook = read_notebook(step.notebook)
     points: list[Point] = []
     seen: list[dict[str, Any]] = []
     for number, values in enumerate(given, start=1):
         label = ", ".join(f"{n}={v}" for n, v in values.items())
         try:
-            resolved = resolve_parameters(step, {**common, **values})
+            resolved = resolve_parameters(step, {**common, **values}, notebook)
         except ParameterError as error:
             raise ParameterError(f"point {number} of {len(given)} ({label}) from {where}: "
                                  f"{error}") from error
