@@ -13,6 +13,13 @@ PIPELINE = """steps:
   square:
     notebook: notebooks/square.ipynb
     outputs: ["square/{run_id}/result.json"]
+  make:
+    notebook: notebooks/make.ipynb
+    outputs: [table/numbers.json]
+  total:
+    notebook: notebooks/total.ipynb
+    inputs: [table/numbers.json]
+    outputs: ["total/{run_id}/sum.json"]
 """
 
 CELLS = [
@@ -26,6 +33,20 @@ CELLS = [
     "if mode == 'crash':\n    import os\n    os._exit(9)",
     "folder = Path(data_dir) / 'square' / run_id\nfolder.mkdir(parents=True)\n"
     "(folder / 'result.json').write_text(json.dumps({'x': x, 'square': x * x}))",
+]
+
+# A two-step pipeline: `make` writes a table that `total` reads.
+MAKE = [
+    'data_dir = "."\nrun_id = "manual"\nn = 10  # how many numbers [1..1000]',
+    "import json\nfrom pathlib import Path\n(Path(data_dir) / 'table').mkdir(exist_ok=True)\n"
+    "(Path(data_dir) / 'table' / 'numbers.json').write_text(json.dumps(list(range(n))))",
+]
+TOTAL = [
+    'data_dir = "."\nrun_id = "manual"',
+    "import json\nfrom pathlib import Path\n"
+    "numbers = json.loads((Path(data_dir) / 'table' / 'numbers.json').read_text())\n"
+    "folder = Path(data_dir) / 'total' / run_id\nfolder.mkdir(parents=True)\n"
+    "(folder / 'sum.json').write_text(json.dumps(sum(numbers)))",
 ]
 
 
@@ -44,6 +65,8 @@ def make_sweep_project(base: Path) -> Workspace:
     (root / "params").mkdir()
     (root / "pipeline.yaml").write_text(PIPELINE)
     write_notebook(root / "notebooks" / "square.ipynb", CELLS)
+    write_notebook(root / "notebooks" / "make.ipynb", MAKE)
+    write_notebook(root / "notebooks" / "total.ipynb", TOTAL)
     return Workspace(root=root, base=base)
 
 

@@ -23,7 +23,9 @@ def cluster(tmp_path_factory):
         cluster.start_scheduler()
         cluster.start_worker("w1", "square")
         cluster.start_worker("w2", "square")
-        cluster.wait_for_workers(2)
+        cluster.start_worker("maker", "make")
+        cluster.start_worker("adder", "total")
+        cluster.wait_for_workers(4)
         yield cluster
     finally:
         cluster.stop()
@@ -99,7 +101,7 @@ def test_a_worker_killed_mid_sweep_still_leaves_every_point_with_a_record(cluste
     lost = [r for r in new if r["status"] == "failed"]
     assert len(lost) == 1 and "worker running it was lost" in lost[0]["error"]
     assert not (space.data / "square" / lost[0]["run_id"]).exists()
-    cluster.wait_for_workers(2)  # the nanny brought the worker back
+    cluster.wait_for_workers(4)  # the nanny brought the worker back
 
 
 def test_ctrl_c_leaves_cancelled_records(cluster):
@@ -122,3 +124,19 @@ def test_ctrl_c_leaves_cancelled_records(cluster):
     assert len(new) == 2 and {r["status"] for r in new} == {"cancelled"}
     for record in new:
         check_run_layout(space, record)
+
+
+def test_run_all_sends_each_step_to_its_own_workers_in_graph_order(cluster):
+    space = cluster.space
+    result = space.run("run", "make", "total", "-p", "make.n=5", "--engine", "dask",
+                       "--scheduler", cluster.address, timeout=600)
+    assert result.returncode == 0, result.stderr
+    made = json.loads((space.outputs / "make" / "latest.json").read_text())
+    total = json.loads((space.outputs / "total" / "latest.json").read_text())
+    assert made["status"] == total["status"] == "succeeded"
+    assert total["started"] > made["ended"]  # total waited for the table it reads
+    check_run_layout(space, made)
+    check_run_layout(space, total)
+    assert json.loads((space.data / "total" / total["run_id"] / "sum.json").read_text()) == 10
+    assert "make succeeded on" in result.stderr and "maker" in result.stderr
+    assert "total succeeded on" in result.stderr and "adder" in result.stderr

@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                      help="override a parameter (STEP.NAME=VALUE when several steps run)")
     run.add_argument("--force", action="store_true", help="run even if the outputs are current")
+    sweep_command.add_engine_arguments(run)
 
     params = commands.add_parser("params", parents=[folders], help="list a step's parameters")
     params.add_argument("step")
@@ -90,6 +91,8 @@ def command_run(project, args) -> int:
     overrides = dict(parse_assignment(text) for text in args.param)
     cancel = threading.Event()
     install_cancel_handlers(cancel)
+    if args.engine == "dask":
+        return sweep_command.run_on_dask(project, args, overrides, cancel)
     options = RunOptions(force=args.force, cancel=cancel, on_progress=print_progress)
     records = run_steps(project, args.steps, overrides, options)
     last = records[-1]

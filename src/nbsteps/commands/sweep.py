@@ -62,6 +62,19 @@ def make_engine(project, args):
     return LocalEngine(project, args.jobs)
 
 
+def run_on_dask(project, args, overrides: dict, cancel: threading.Event) -> int:
+    """`nbsteps run STEPS --engine dask`: the steps as tasks on the cluster, in graph order."""
+    from nbsteps.engines.dask import connect, run_steps_on_cluster
+    from nbsteps.execute import resolve_parameters
+    from nbsteps.pipeline import select_steps, split_overrides
+
+    steps = select_steps(project, args.steps)
+    per_step = split_overrides(project, steps, overrides)
+    for step in steps:  # every step's parameters are checked before anything is sent
+        resolve_parameters(project.step(step), per_step[step])
+    return run_steps_on_cluster(project, steps, per_step, args.force, connect(args), cancel)
+
+
 def run(project, args) -> int:
     from nbsteps.cli import install_cancel_handlers
     from nbsteps.engines.local import POINT_THREAD

@@ -275,3 +275,58 @@ class Attempt:
 
     def done(self) -> None:
         Path(self.path).unlink(missing_ok=True)
+
+
+# ---- a pipeline's steps -------------------------------------------------------------------
+
+
+class StepReporter:
+    """A pipeline run's steps on the terminal, as `nbsteps run` shows them."""
+
+    def __init__(self, steps: list[str]) -> None:
+        self.steps = steps
+        self.outcomes: dict[str, PointOutcome] = {}
+
+    def started(self, index: int) -> None:
+        log.info("%s started on a worker", self.steps[index - 1])
+
+    def finished(self, index: int, outcome: PointOutcome) -> None:
+        step = self.steps[index - 1]
+        self.outcomes[step] = outcome
+        where = f" on {outcome.worker}" if outcome.worker else ""
+        detail = outcome.error or outcome.html or ""
+        log.info("%s %s%s: %s", step, outcome.status, where, detail)
+
+
+def upstream_steps(project: Project, step: str) -> list[str]:
+    """The steps that write this step's inputs."""
+    producers = (project.producer_of(path) for path in project.step(step).inputs)
+    return [name for name in dict.fromkeys(producers) if name and name != step]
+
+
+def run_steps_on_cluster(project: Project, steps: list[str], per_step: dict[str, dict],
+                         force: bool, client: Client, cancel: threading.Event) -> int:
+    """Each step a task on a worker of its own step, started once the steps it reads from
+    have succeeded (steps that do not depend on each other run side by side)."""
+    job_id = f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    reporter = StepReporter(steps)
+    try:
+        for step in dict.fromkeys(steps):
+            wait_for_workers(client, step)
+        futures, tasks = {}, {}
+        for index, step in enumerate(steps, start=1):
+            task = RunTask(job_id, index, step, per_step[step], force)
+            upstream = [futures[name] for name in upstream_steps(project, step)
+                        if name in futures]
+            futures[step] = client.submit(run_task, task, *upstream, key=task.key, pure=False,
+                                          resources={step_resource(step): 1})
+            tasks[futures[step]] = task
+        follow_futures(client, tasks, reporter, cancel, RunTask(job_id, 0, "", {}, False)
+                       .cancel_event)
+    finally:
+        client.close()
+    for step in steps:  # the first step that did not succeed decides, as on one machine
+        outcome = reporter.outcomes.get(step)
+        if outcome is not None and outcome.status not in ("succeeded", "skipped", "not run"):
+            return outcome.exit_code or EXIT_FAILED
+    return 0
