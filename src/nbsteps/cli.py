@@ -8,6 +8,7 @@ import sys
 import threading
 from dataclasses import asdict
 
+from nbsteps.commands import export as export_command
 from nbsteps.commands import runs, scaffold
 from nbsteps.commands import sweep as sweep_command
 from nbsteps.commands import worker as worker_command
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_parsers(commands, [folders])
     sweep_command.add_parser(commands, [folders])
     worker_command.add_parser(commands, [folders])
+    export_command.add_parser(commands, [folders])
     return parser
 
 
@@ -79,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         project = load_project(args.project, args.data_dir, args.outputs_dir, args.logs_dir)
         commands = {"run": command_run, "params": command_params, "status": command_status,
                     "dashboard": command_dashboard, "sweep": sweep_command.run,
-                    "worker": worker_command.run}
+                    "worker": worker_command.run, "export": export_command.run}
         commands |= runs.COMMANDS
         return commands[args.command](project, args)
     except NbstepsError as error:
