@@ -85,10 +85,10 @@ def build_manifest(project: Project, options: ArgoOptions) -> dict[str, Any]:
 
 def build_dag(project: Project, steps: list[str], options: ArgoOptions) -> dict[str, Any]:
     tasks = []
+    dependencies = project.dependencies()
     for step in steps:
         task: dict[str, Any] = {"name": task_name(step), "template": task_name(step)}
-        upstream = [project.producer_of(path) for path in project.step(step).inputs]
-        depends = [task_name(name) for name in dict.fromkeys(upstream) if name and name != step]
+        depends = [task_name(name) for name in dependencies.get(step, ())]
         if depends:
             task["dependencies"] = depends
         points = options.sweeps.get(step)

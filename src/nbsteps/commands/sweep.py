@@ -68,7 +68,7 @@ def run_on_dask(project, args, overrides: dict, cancel: threading.Event) -> int:
     from nbsteps.execute import resolve_parameters
     from nbsteps.pipeline import select_steps, split_overrides
 
-    steps = select_steps(project, args.steps)
+    steps = select_steps(project, args.steps, args.upstream)
     per_step = split_overrides(project, steps, overrides)
     for step in steps:  # every step's parameters are checked before anything is sent
         resolve_parameters(project.step(step), per_step[step])

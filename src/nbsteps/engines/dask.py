@@ -298,12 +298,6 @@ class StepReporter:
         log.info("%s %s%s: %s", step, outcome.status, where, detail)
 
 
-def upstream_steps(project: Project, step: str) -> list[str]:
-    """The steps that write this step's inputs."""
-    producers = (project.producer_of(path) for path in project.step(step).inputs)
-    return [name for name in dict.fromkeys(producers) if name and name != step]
-
-
 def run_steps_on_cluster(project: Project, steps: list[str], per_step: dict[str, dict],
                          force: bool, client: Client, cancel: threading.Event) -> int:
     """Each step a task on a worker of its own step, started once the steps it reads from
@@ -314,9 +308,10 @@ def run_steps_on_cluster(project: Project, steps: list[str], per_step: dict[str,
         for step in dict.fromkeys(steps):
             wait_for_workers(client, step)
         futures, tasks = {}, {}
+        dependencies = project.dependencies()
         for index, step in enumerate(steps, start=1):
             task = RunTask(job_id, index, step, per_step[step], force)
-            upstream = [futures[name] for name in upstream_steps(project, step)
+            upstream = [futures[name] for name in dependencies.get(step, ())
                         if name in futures]
             futures[step] = client.submit(run_task, task, *upstream, key=task.key, pure=False,
                                           resources={step_resource(step): 1})

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from nbsteps.engines import SweepJob
-from nbsteps.execute import check_inputs, new_run_id
+from nbsteps.execute import new_run_id
+from nbsteps.inputs import resolve_inputs
 from nbsteps.project import Project
 from nbsteps.records import SKIPPED, SUCCEEDED
 from nbsteps.sweep.points import Point, check_points, gather_points
@@ -40,7 +41,7 @@ def plan_sweep(project: Project, options: SweepOptions) -> list[Point]:
     step = project.step(options.step)
     given, where = gather_points(step, options.grid, options.points_file)
     points = check_points(step, given, options.common, where)
-    check_inputs(project, step)
+    resolve_inputs(project, step)  # a missing input stops the sweep before it starts
     return points
 
 
