@@ -175,3 +175,13 @@ def test_manifest_written_to_a_file(project, tmp_path):
     result = project.run("export", "argo", "--template", "-o", str(target))
     assert result.returncode == 0, result.stderr
     assert yaml.safe_load(Path(target).read_text())["kind"] == "WorkflowTemplate"
+
+
+def test_fixed_parameters_go_into_the_step_command_checked(project):
+    manifest = export(project, "-p", "model.k=50", "-p", "ingest.source=/corpus/posts.json")
+    args = {task["name"]: template["container"]["args"]
+            for task, template, _ in containers_in_order(manifest)}
+    assert args["model"] == ["run", "model", "-p", "k=50"]
+    assert args["ingest"] == ["run", "ingest", "-p", "source=/corpus/posts.json"]
+    result = project.run("export", "argo", "-p", "model.nope=1")
+    assert result.returncode == 2 and "unknown parameter 'nope'" in result.stderr

@@ -37,6 +37,7 @@ class ArgoOptions:
     uid: int = 1000
     gid: int = 1000
     sweeps: dict[str, list[Point]] = field(default_factory=dict)  # step -> its points
+    fixed: dict[str, dict[str, Any]] = field(default_factory=dict)  # step -> -p values
 
 
 def image_name(step: str, options: ArgoOptions) -> str:
@@ -104,6 +105,8 @@ def build_dag(project: Project, steps: list[str], options: ArgoOptions) -> dict[
 
 def build_step_template(step: str, options: ArgoOptions) -> dict[str, Any]:
     args = ["run", step]
+    for name, value in options.fixed.get(step, {}).items():
+        args += ["-p", f"{name}={format_value(value)}"]
     template: dict[str, Any] = {"name": task_name(step)}
     points = options.sweeps.get(step)
     if points:

@@ -25,6 +25,8 @@ def add_parser(commands, parents) -> None:
                         "and logs/ (default nbsteps-work)")
     export.add_argument("--sweep", action="append", default=[], metavar="STEP",
                         help="fan STEP out over the points of params/STEP.sweep.yaml")
+    export.add_argument("-p", "--param", action="append", default=[], metavar="STEP.NAME=VALUE",
+                        help="a parameter value written into a step's command")
     export.add_argument("--parallelism", type=int, default=4,
                         help="tasks running at once (default 4)")
     export.add_argument("--uid", type=int, default=1000, help="user the pods run as")
@@ -34,19 +36,27 @@ def add_parser(commands, parents) -> None:
 def run(project, args) -> int:
     from nbsteps.argo import ArgoOptions, build_manifest, render_yaml
     from nbsteps.errors import UsageError
+    from nbsteps.execute import resolve_parameters
+    from nbsteps.parameters import parse_assignment
+    from nbsteps.pipeline import split_overrides
     from nbsteps.sweep.points import check_points, gather_points
 
     if args.parallelism < 1:
         raise UsageError("--parallelism must be at least 1")
+    steps = list(project.steps)
+    fixed = split_overrides(project, steps, dict(parse_assignment(t) for t in args.param))
+    for name, values in fixed.items():  # checked as `nbsteps run -p` would
+        typed = resolve_parameters(project.step(name), values)
+        fixed[name] = {key: typed[key] for key in values}
     sweeps = {}
     for name in args.sweep:
         step = project.step(name)
         given, where = gather_points(step, [], None)
-        sweeps[name] = check_points(step, given, {}, where)
+        sweeps[name] = check_points(step, given, fixed.get(name, {}), where)
     options = ArgoOptions(
         name=args.name, kind="WorkflowTemplate" if args.template else "Workflow",
         registry=args.registry, tag=args.tag, claim=args.claim,
-        parallelism=args.parallelism, uid=args.uid, gid=args.gid, sweeps=sweeps)
+        parallelism=args.parallelism, uid=args.uid, gid=args.gid, sweeps=sweeps, fixed=fixed)
     text = render_yaml(build_manifest(project, options))
     if args.output:
         write_text_atomic(args.output, text)
