@@ -251,9 +251,7 @@ def execute_notebook(
     parameters = dict(record.parameters)
     runner_values = {"data_dir": str(project.folders.data), "run_id": record.run_id}
     parameters |= {n: value for n, value in runner_values.items() if n in notebook.parameters}
-    km = options.kernel or (options.kernels.take(record.step) if options.kernels else None)
-    if km is not None and km.kernel_name != record.kernel:  # never another interpreter
-        km = None
+    km = take_kernel(options, record)
     km = km or prestart.start_kernel(notebook, log_stream, record.kernel)
     done = threading.Event()
     watcher = threading.Thread(target=stop_kernel_on_cancel, args=(km, cancel, done), daemon=True)
@@ -294,6 +292,21 @@ def execute_notebook(
     if cancel.is_set():
         return (CANCELLED, EXIT_CANCELLED, f"{record.step} cancelled")
     return outcome
+
+
+def take_kernel(options: RunOptions, record: RunRecord) -> AsyncKernelManager | None:
+    """A kernel started ahead for this run, if it is the kernel the step runs on: never
+    another interpreter. One taken from `options.kernels` and not used is shut down here;
+    `options.kernel` belongs to the caller, who shuts it down."""
+    from jupyter_core.utils import run_sync
+
+    if options.kernel is not None:
+        return options.kernel if options.kernel.kernel_name == record.kernel else None
+    km = options.kernels.take(record.step) if options.kernels else None
+    if km is not None and km.kernel_name != record.kernel:
+        run_sync(km.shutdown_kernel)(now=True)
+        return None
+    return km
 
 
 def import_runner_modules() -> None:

@@ -9,6 +9,7 @@ come from another machine or a container (`/outputs/...`).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +38,7 @@ class RecordProblem:
     problem: str
 
     def describe(self) -> str:
-        return f"{self.path} is not a readable run record ({self.problem}); it was left out"
+        return f"{self.path} is not a readable run record ({self.problem})"
 
 
 @dataclass
@@ -49,6 +50,17 @@ class Runs:
 
     def by_id(self) -> dict[str, RunRecord]:
         return {record.run_id: record for record in self.records}
+
+    @functools.cached_property
+    def first_writers(self) -> dict[tuple[str, str], RunRecord]:
+        """(data path, sha256) -> the earliest successful run whose outputs had them.
+        Computed once, when the records are all read."""
+        writers: dict[tuple[str, str], RunRecord] = {}
+        for record in reversed(self.records):  # oldest first: the first one stays
+            if record.status == SUCCEEDED:
+                for output in record.outputs:
+                    writers.setdefault((output["path"], output["sha256"]), record)
+        return writers
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,8 @@ def list_runs(
 def filter_runs(records: list[RunRecord], status: str | None, limit: int | None):
     if status is not None and status not in STATUSES:
         raise UsageError(f"unknown status {status!r}; the statuses are: {', '.join(STATUSES)}")
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be 1 or more (got {limit})")
     chosen = [record for record in records if status is None or record.status == status]
     return chosen[:limit] if limit is not None else chosen
 
@@ -107,7 +121,7 @@ def find_run(project: Project, run_id: str, runs: Runs | None = None) -> RunReco
         return found
     for problem in runs.problems:
         if problem.path.stem == run_id:
-            raise UsageError(problem.describe().replace("; it was left out", ""))
+            raise UsageError(problem.describe())
     hint = "`nbsteps history` lists the runs"
     raise UsageError(f"no run {run_id!r} in {project.folders.outputs}; {hint}")
 
@@ -141,10 +155,11 @@ def record_problem(record: RunRecord, path: Path, step: str) -> str | None:
         (is_file_list(record.inputs) and is_file_list(record.outputs),
          "inputs or outputs are not lists of files with path and sha256"),
         (isinstance(record.metrics, dict), "metrics is not a mapping"),
-        (isinstance(record.cells, list) and all(isinstance(c, dict) for c in record.cells),
-         "cells is not a list of cells"),
-        (record.duration_s is None or isinstance(record.duration_s, int | float),
-         "duration_s is not a number"),
+        (isinstance(record.cells, list) and all(is_cell(c) for c in record.cells),
+         "cells is not a list of {index, seconds, peak_rss_mb}"),
+        (all(value is None or isinstance(value, int | float)
+             for value in (record.duration_s, record.peak_rss_mb)),
+         "duration_s or peak_rss_mb is not a number"),
     ]
     return next((problem for ok, problem in checks if not ok), None)
 
@@ -155,6 +170,12 @@ def is_timestamp(value: object) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+def is_cell(value: object) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("index"), int) and all(
+        value.get(key) is None or isinstance(value.get(key), int | float)
+        for key in ("seconds", "peak_rss_mb"))
 
 
 def is_file_list(value: object) -> bool:
