@@ -8,11 +8,15 @@ import sys
 import threading
 from dataclasses import asdict
 
-from nbsteps.commands import scaffold
+from nbsteps.commands import export as export_command
+from nbsteps.commands import runs, scaffold
+from nbsteps.commands import sweep as sweep_command
+from nbsteps.commands import worker as worker_command
 from nbsteps.errors import EXIT_FAILED, NbstepsError
 from nbsteps.execute import Progress, RunOptions
-from nbsteps.notebook import block_slow_optional_imports
-from nbsteps.parameters import RUNNER_PARAMETERS, parse_assignment, read_parameters
+from nbsteps.guard.options import add_guard_arguments, read_guard_request, resolve_guard
+from nbsteps.notebook import block_slow_optional_imports, read_notebook
+from nbsteps.parameters import RUNNER_PARAMETERS, parse_assignment
 from nbsteps.pipeline import run_steps
 from nbsteps.project import load_project
 from nbsteps.records import read_latest_records
@@ -36,11 +40,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", parents=[folders], help="run steps in pipeline order")
+    run = commands.add_parser("run", parents=[folders], help="run steps in graph order")
     run.add_argument("steps", nargs="+", metavar="STEP", help="step names, or `all`")
     run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                      help="override a parameter (STEP.NAME=VALUE when several steps run)")
     run.add_argument("--force", action="store_true", help="run even if the outputs are current")
+    run.add_argument("--upstream", action="store_true",
+                     help="first run (or skip, if up to date) every step these depend on")
+    run.add_argument("-j", "--jobs", type=job_count, default=1, metavar="N",
+                     help="run up to N independent steps side by side (default 1)")
+    sweep_command.add_engine_arguments(run)
 
     params = commands.add_parser("params", parents=[folders], help="list a step's parameters")
     params.add_argument("step")
@@ -54,8 +63,19 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--host", default="127.0.0.1",
                            help="address to listen on (default: this machine only)")
     dashboard.add_argument("--no-browser", action="store_true")
+    add_guard_arguments(dashboard)
     scaffold.add_parsers(commands)
+    runs.add_parsers(commands, [folders])
+    sweep_command.add_parser(commands, [folders])
+    worker_command.add_parser(commands, [folders])
+    export_command.add_parser(commands, [folders])
     return parser
+
+
+def job_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of steps, 1 or more; got {text!r}")
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,9 +91,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command in scaffold.COMMANDS:  # they make or grow a project: none to load
             return scaffold.run_command(args)
         project = load_project(args.project, args.data_dir, args.outputs_dir, args.logs_dir)
-        command = {"run": command_run, "params": command_params, "status": command_status,
-                   "dashboard": command_dashboard}[args.command]
-        return command(project, args)
+        commands = {"run": command_run, "params": command_params, "status": command_status,
+                    "dashboard": command_dashboard, "sweep": sweep_command.run,
+                    "worker": worker_command.run, "export": export_command.run}
+        commands |= runs.COMMANDS
+        return commands[args.command](project, args)
     except NbstepsError as error:
         print(f"nbsteps: error: {error}", file=sys.stderr)
         return error.exit_code
@@ -83,7 +105,10 @@ def command_run(project, args) -> int:
     overrides = dict(parse_assignment(text) for text in args.param)
     cancel = threading.Event()
     install_cancel_handlers(cancel)
-    options = RunOptions(force=args.force, cancel=cancel, on_progress=print_progress)
+    if args.engine == "dask":
+        return sweep_command.run_on_dask(project, args, overrides, cancel)
+    options = RunOptions(force=args.force, cancel=cancel, on_progress=print_progress,
+                         upstream=args.upstream, jobs=args.jobs)
     records = run_steps(project, args.steps, overrides, options)
     last = records[-1]
     if last.error:
@@ -109,10 +134,15 @@ def print_progress(progress: Progress) -> None:
 
 
 def command_params(project, args) -> int:
-    declared = read_parameters(project.step(args.step).notebook)
-    shown = [p for p in declared.values() if p.name not in RUNNER_PARAMETERS]
+    notebook = read_notebook(project.step(args.step).notebook)
+    shown = [p for p in notebook.parameters.values() if p.name not in RUNNER_PARAMETERS]
     if args.json:
         print(json.dumps([asdict(p) | {"valid": p.describe()} for p in shown], indent=2))
+        return 0
+    if not notebook.has_parameters_cell:
+        print(f"{args.step} takes no parameters: {notebook.path.name} has no cell tagged "
+              "`parameters`; tag one to give it parameters (its assignments become the "
+              "defaults that -p and params files override)")
         return 0
     width = max((len(p.name) for p in shown), default=4)
     for p in shown:
@@ -141,7 +171,9 @@ def command_status(project, args) -> int:
 def command_dashboard(project, args) -> int:
     from nbsteps.dashboard_server import serve_dashboard  # voila is an optional dependency
 
-    return serve_dashboard(project, host=args.host, port=args.port, open_browser=False)
+    guard = resolve_guard(read_guard_request(args))
+    return serve_dashboard(project, host=args.host, port=args.port, open_browser=False,
+                           guard=guard)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ from nbsteps.dashboard_kernel import (
 )
 from nbsteps.errors import MissingInputError, NbstepsError, ParameterError
 from nbsteps.execute import Progress, RunOptions, resolve_parameters, run_step
+from nbsteps.guard.connect import DeferredPool, when_page_connects
 from nbsteps.kernels import KernelPool, discard_kernel
 from nbsteps.parameters import read_parameters
 from nbsteps.pipeline import run_steps
@@ -447,8 +448,16 @@ def build_dashboard() -> widgets.Widget:
     # NBSTEPS_WARM_KERNEL=0 starts a fresh kernel per run: the plain way, which the
     # benchmark measures the warm kernel against.
     warm_kernel = os.environ.get("NBSTEPS_WARM_KERNEL", "1") != "0"
-    pool = KernelPool(project.step(STEP).notebook) if warm_kernel else None
+    notebook = project.step(STEP).notebook
+    pool = DeferredPool(lambda: KernelPool(notebook)) if warm_kernel else None
     dashboard = Dashboard(project, pool, warm=RUNNER_WARM)
     close_with_kernel(dashboard.close)
-    threading.Thread(target=warm_up_runner, name="nbsteps-warm-runner", daemon=True).start()
+    when_page_connects(lambda: start_warm_parts(pool))
     return dashboard.widget
+
+
+def start_warm_parts(pool: DeferredPool | None) -> None:
+    """What only a page with its browser there is worth (nbsteps.guard.connect)."""
+    if pool is not None:
+        pool.start()
+    threading.Thread(target=warm_up_runner, name="nbsteps-warm-runner", daemon=True).start()

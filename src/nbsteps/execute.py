@@ -20,17 +20,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbsteps import export, freshness, leftovers, prestart
+from nbsteps import cellstats, export, freshness, leftovers, metrics, prestart
 from nbsteps.errors import (
     EXIT_CANCELLED,
     EXIT_FAILED,
     EXIT_KERNEL_DIED,
-    MissingInputError,
+    ParameterError,
     RecordWriteError,
 )
+from nbsteps.inputs import resolve_inputs
+from nbsteps.kernel_names import choose_kernel
 from nbsteps.notebook import StepNotebook, read_notebook
 from nbsteps.parameters import RUNNER_PARAMETERS, read_params_file, resolve_values
-from nbsteps.project import Project, Step
+from nbsteps.project import RUN_ID_FIELD, Project, Step
 
 if TYPE_CHECKING:
     from jupyter_client import AsyncKernelManager
@@ -84,6 +86,9 @@ class RunOptions:
     # Takes over writing the HTML copy (the pipeline's HTML worker); else written in place.
     publish_html: Callable[[RunRecord], None] | None = None
     on_execute: Callable[[], None] | None = None  # called once a step is going to execute
+    # For several steps (run_steps): also run the steps they depend on; how many at once.
+    upstream: bool = False
+    jobs: int = 1
 
 
 DEFAULT_OPTIONS = RunOptions()
@@ -99,7 +104,11 @@ def resolve_parameters(
 ) -> dict[str, Any]:
     """Defaults from the notebook, then params/<step>.yaml, then the overrides; all checked.
     `notebook` is the step's notebook when already read."""
-    declared = (notebook or read_notebook(step.notebook)).parameters
+    notebook = notebook or read_notebook(step.notebook)
+    declared = notebook.parameters
+    if not notebook.has_parameters_cell:
+        refuse_values(notebook, (str(step.params_file.name), read_params_file(step.params_file)),
+                      ("-p", overrides))
     chosen = resolve_values(
         declared,
         (str(step.params_file.name), read_params_file(step.params_file)),
@@ -109,14 +118,15 @@ def resolve_parameters(
     return defaults | chosen
 
 
-def check_inputs(project: Project, step: Step) -> list[Path]:
-    paths = [project.folders.data / relative for relative in step.inputs]
-    for relative, path in zip(step.inputs, paths, strict=True):
-        if not path.is_file():
-            producer = project.producer_of(relative)
-            hint = f"run `nbsteps run {producer}` first" if producer else "put it there first"
-            raise MissingInputError(f"{step.name}: input {path} is missing; {hint}")
-    return paths
+def refuse_values(notebook: StepNotebook, *sources: tuple[str, dict[str, Any]]) -> None:
+    """A notebook without a parameters cell takes no values: say how to give it one."""
+    for where, given in sources:
+        for name in list(given)[:1]:
+            raise ParameterError(
+                f"{name!r} ({where}): {notebook.path.name} has no cell tagged `parameters`, so "
+                "it takes no parameters; tag the cell that sets its parameters `parameters` "
+                "(in Jupyter: View > Cell Toolbar > Tags, or the property inspector)"
+            )
 
 
 def run_step(
@@ -134,12 +144,15 @@ def run_step(
     """
     step = project.step(step_name)
     notebook = notebook or read_notebook(step.notebook)
+    kernel_name = choose_kernel(step, notebook)
     values = resolve_parameters(step, overrides or {}, notebook)
-    inputs = check_inputs(project, step)
+    inputs = resolve_inputs(project, step)
     fingerprint = freshness.fingerprint_step(project, notebook, values, inputs)
     previous, reason = freshness.find_reusable_run(project, step, fingerprint)
     run_id = new_run_id(step.name)
     record = start_record(project, step, run_id, values, fingerprint, reason)
+    record.upstream = {i.declared: i.run_id for i in inputs if i.run_id}
+    record.kernel = kernel_name
     if previous is not None and not options.force:
         return finish_skipped(project, record, previous)
     if options.force and previous is not None:
@@ -184,6 +197,7 @@ def finish_skipped(project: Project, record: RunRecord, previous: RunRecord) -> 
     record.reason = f"up to date: outputs of {origin}"
     record.notebook, record.html = previous.notebook, previous.html
     record.inputs, record.outputs = previous.inputs, previous.outputs
+    record.metrics = previous.metrics
     record.exit_code = 0
     step = project.step(record.step)
     close_record(project, record, time.monotonic())
@@ -254,24 +268,27 @@ def execute_notebook(
     parameters = dict(record.parameters)
     runner_values = {"data_dir": str(project.folders.data), "run_id": record.run_id}
     parameters |= {n: value for n, value in runner_values.items() if n in notebook.parameters}
-    km = options.kernel or (options.kernels.take(record.step) if options.kernels else None)
-    km = km or prestart.start_kernel(notebook, log_stream)
+    km = take_kernel(options, record)
+    km = km or prestart.start_kernel(notebook, log_stream, record.kernel)
     done = threading.Event()
     watcher = threading.Thread(target=stop_kernel_on_cancel, args=(km, cancel, done), daemon=True)
     watcher.start()
+    monitor = cellstats.CellMonitor(getattr(km.provisioner, "pid", None))
     try:
         papermill.execute_notebook(
             str(notebook.path),
             record.notebook,
             parameters=parameters,
             kernel_name=km.kernel_name,
-            language="python",
+            # How papermill writes the injected values: Python, R, Julia ...
+            language=km.kernel_spec.language or notebook.language or "python",
             km=km,
             progress_bar=options.progress_bar,
             log_output=False,  # cell output goes to the run log through the two files below
             stdout_file=log_stream,
             stderr_file=log_stream,
-            on_cell_start=progress_reporter(notebook, record, options.on_progress),
+            **cell_hooks(progress_reporter(notebook, record, options.on_progress,
+                                           injected=bool(parameters)), monitor),
         )
         outcome = (SUCCEEDED, 0, None)
     except PapermillExecutionError as error:
@@ -286,10 +303,38 @@ def execute_notebook(
                    f"{first_line(str(error))}")
     finally:
         done.set()
+        monitor.finish()  # reads the kernel's peak memory, so before it is shut down
+        record.cells, record.peak_rss_mb = monitor.cells, monitor.peak_rss_mb()
         run_sync(km.shutdown_kernel)(now=True)
     if cancel.is_set():
         return (CANCELLED, EXIT_CANCELLED, f"{record.step} cancelled")
     return outcome
+
+
+def take_kernel(options: RunOptions, record: RunRecord) -> AsyncKernelManager | None:
+    """A kernel started ahead for this run, if it is the kernel the step runs on: never
+    another interpreter. One taken from `options.kernels` and not used is shut down here;
+    `options.kernel` belongs to the caller, who shuts it down."""
+    from jupyter_core.utils import run_sync
+
+    if options.kernel is not None:
+        return options.kernel if options.kernel.kernel_name == record.kernel else None
+    km = options.kernels.take(record.step) if options.kernels else None
+    if km is not None and km.kernel_name != record.kernel:
+        run_sync(km.shutdown_kernel)(now=True)
+        return None
+    return km
+
+
+def import_runner_modules() -> None:
+    """Import what execute_notebook needs, on the calling thread, before steps run on
+    several threads: two threads importing papermill for the first time can each see it
+    half-initialised."""
+    import nbclient.exceptions  # noqa: F401
+    import papermill  # noqa: F401
+    import papermill.exceptions  # noqa: F401
+
+    prestart.import_kernel_modules()
 
 
 def stop_kernel_on_cancel(km: AsyncKernelManager, cancel: threading.Event, done: threading.Event):
@@ -318,12 +363,14 @@ def signal_kernel(km: AsyncKernelManager, signum: int) -> None:
 
 
 def progress_reporter(
-    notebook: StepNotebook, record: RunRecord, on_progress: ProgressCallback | None
+    notebook: StepNotebook, record: RunRecord, on_progress: ProgressCallback | None,
+    injected: bool = True,
 ):
     """An nbclient on_cell_start hook that reports "code cell i of n" with elapsed seconds."""
     started = time.monotonic()
-    # papermill adds one code cell, the injected parameters, to the notebook's own.
-    total = notebook.code_cells + 1
+    # papermill adds one code cell, the injected parameters, to the notebook's own (none
+    # when there are no values to inject).
+    total = notebook.code_cells + int(injected)
     position = 0
 
     def on_cell_start(cell, cell_index):
@@ -338,6 +385,20 @@ def progress_reporter(
     return on_cell_start
 
 
+def cell_hooks(report_progress, monitor: cellstats.CellMonitor) -> dict[str, Callable]:
+    """nbclient's per-cell hooks: progress and the cell's time and memory.
+
+    The end of a cell is `on_cell_executed`: nbclient 0.11 calls `on_cell_complete` as
+    soon as the cell is sent to the kernel, before it has run.
+    """
+
+    def on_cell_start(cell, cell_index):
+        report_progress(cell, cell_index)
+        monitor.on_cell_start(cell, cell_index)
+
+    return {"on_cell_start": on_cell_start, "on_cell_executed": monitor.on_cell_executed}
+
+
 def first_line(text: str) -> str:
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     return lines[0] if lines else ""
@@ -350,13 +411,27 @@ def collect_outputs(project: Project, step: Step, record: RunRecord) -> None:
     if changed:
         record.status, record.exit_code, record.error = FAILED, EXIT_FAILED, changed
         return
-    record.inputs = [describe_file(data / p, data) for p in step.inputs]
+    # The files read, as resolved when the run started (a per-run input in its run's folder).
+    record.inputs = [describe_file(data / p, data) for p in record.fingerprint["inputs"]]
     missing = [p for p in step.output_paths(data, record.run_id) if not p.is_file()]
     if missing:
         record.status, record.exit_code = FAILED, EXIT_FAILED
         record.error = f"{step.name} finished but did not write {missing[0]}"
         return
     record.outputs = [describe_file(p, data) for p in step.output_paths(data, record.run_id)]
+    if step.metrics:
+        collect_metrics(step, record, data)
+
+
+def collect_metrics(step: Step, record: RunRecord, data: Path) -> None:
+    """Copy the scalars of the step's metrics file into the record; a file that is not a
+    JSON object fails the step, as a missing output does."""
+    try:
+        path = data / step.metrics.replace(RUN_ID_FIELD, record.run_id)
+        record.metrics = metrics.read_metrics(path)
+    except ValueError as error:
+        record.status, record.exit_code = FAILED, EXIT_FAILED
+        record.error = f"{step.name} wrote a metrics file nbsteps cannot read: {error}"
 
 
 def link_data_latest(project: Project, step: Step, record: RunRecord) -> None:

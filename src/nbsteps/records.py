@@ -9,6 +9,7 @@ import hashlib
 import json
 import logging
 import os
+import secrets
 import socket
 import tempfile
 from dataclasses import asdict, dataclass, field
@@ -57,6 +58,11 @@ class RunRecord:
     fingerprint: str | None = None
     reason: str | None = None  # why the step ran, or for a skip, which run it reuses
     reused_run: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)  # scalars of the step's metrics file
+    cells: list[dict[str, Any]] = field(default_factory=list)  # {index, seconds, peak_rss_mb}
+    peak_rss_mb: float | None = None  # the kernel's peak resident memory over the run
+    upstream: dict[str, str] = field(default_factory=dict)  # input -> the run that wrote it
+    kernel: str | None = None  # the kernelspec the notebook ran on
     pid: int | None = None  # the runner's process, to tell a live run from a dead one
     host: str | None = None  # the machine (container) it runs on
 
@@ -159,7 +165,9 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def link_latest(target: Path, link: Path) -> None:
     """Point `link` at `target` (same folder) with an atomic rename of a fresh symlink."""
-    temporary = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    # A random part: the runs of a sweep link from threads of one process, and from
+    # containers on one shared volume whose processes may all have the same pid.
+    temporary = link.with_name(f".{link.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     temporary.unlink(missing_ok=True)
     temporary.symlink_to(os.path.relpath(target, link.parent))
     os.replace(temporary, link)

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.containers.test_images import in_image
+from tests.containers.test_images import IMPORT_CHECK, in_image
 
 pytestmark = pytest.mark.containers
 
@@ -19,17 +19,6 @@ IMPORTS = {
     "model": (["nbsteps", "papermill", "pandas", "fastparquet", "numpy", "scipy", "sklearn",
                "matplotlib"], ["pyarrow"]),
 }
-IMPORT_CHECK = """
-import importlib, json, sys
-found = {}
-for name in sys.argv[1:]:
-    try:
-        importlib.import_module(name)
-        found[name] = True
-    except ImportError:
-        found[name] = False
-print(json.dumps(found))
-"""
 
 
 @pytest.mark.parametrize("step", list(IMPORTS))

@@ -33,6 +33,17 @@ def in_image(image: str, *command: str, user: str | None = None, check: bool = T
                 command[0], image, *command[1:]], timeout=300, check=check)
 
 
+IMPORT_CHECK = """
+import importlib, json, sys
+found = {}
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+        found[name] = True
+    except ImportError:
+        found[name] = False
+print(json.dumps(found))
+"""
 VERSIONS_CHECK = """
 import importlib.metadata, json, sys
 found = {}
