@@ -30,11 +30,11 @@ install: $(BIN)/nbsteps ## create .venv with the exact pinned versions (constrai
 run: install ## run the whole pipeline; SOURCE=file-or-url, ARGS="-p model.k=200" to override
 	$(BIN)/nbsteps run all $(SOURCE_ARG) $(ARGS)
 
-test: install ## run every test: unit, notebooks (nbval), real corpus, browser, containers
-	$(BIN)/pytest $(ARGS)
+test: install ## every test (unit, nbval, real corpus, browser, containers); sets up Chromium, Docker, base image
+	base_image="$$(scripts/prepare-tests.sh)" && BASE_IMAGE="$$base_image" $(BIN)/pytest $(ARGS)
 
-test-fast: install ## the tests that need neither Docker nor a browser
-	$(BIN)/pytest -m "not containers and not browser" $(ARGS)
+test-fast: install ## the tests that need neither Docker, a browser nor ../shared (the corpus)
+	$(BIN)/pytest -m "not containers and not browser and not shared" $(ARGS)
 
 lint: install ## ruff, stripped notebooks, hadolint on the Dockerfiles
 	$(BIN)/ruff check src tests notebooks benchmarks

@@ -92,6 +92,18 @@ def fixture_corpus(tmp_path_factory) -> Path:
     return write_corpus(tmp_path_factory.mktemp("corpus") / "posts.json")
 
 
+SHARED_FIXTURES = {"real_corpus", "strict_schema"}  # fixtures that read ../shared
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that reads ../shared (the real corpus, the Argo schema), directly or through
+    another fixture, is marked `shared`: `make test-fast` leaves them out, so it runs on a
+    machine without ../shared."""
+    for item in items:
+        if SHARED_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.shared)
+
+
 @pytest.fixture(scope="session")
 def real_corpus() -> Path:
     if not REAL_CORPUS.is_file():

@@ -1,3 +1,5 @@
+import os
+
 import pytest
 
 from tests.notebook_modules import atomic
@@ -18,4 +20,12 @@ def test_a_successful_write_replaces_the_file(tmp_path):
     with atomic.atomic_path(target) as temporary:
         assert temporary.parent == target.parent and temporary.name.endswith(".tmp")
         temporary.write_bytes(b"png")
-    assert target.read_bytes() == b"png" and target.stat().st_mode & 0o044
+    assert target.read_bytes() == b"png"
+    assert target.stat().st_mode & 0o777 == ordinary_mode()  # as open() would make it
+
+
+def ordinary_mode() -> int:
+    """The permissions a plain open() gives a new file here: 0666 less the umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask

@@ -21,4 +21,4 @@ def test_the_model_benchmark_finds_the_same_distances_as_the_original(tmp_path):
     write_corpus(corpus, make_posts(300))
     fast = model_scale.measure_once(corpus, 20, "fast")
     dense = model_scale.measure_once(corpus, 20, "dense")
-    assert fast["checksum"] == dense["checksum"]
+    assert len(fast["checksum"]) == 64 and fast["checksum"] == dense["checksum"]

@@ -27,7 +27,9 @@ PIPELINE = """steps:
 
 CRASH = [
     'data_dir = "."\nrun_id = "manual"',
-    "import os\nos._exit(9)  # the kernel process dies, as on an out-of-memory kill",
+    "import os, pathlib\nfolder = pathlib.Path(data_dir) / 'crash' / run_id\n"
+    "folder.mkdir(parents=True)\n(folder / 'partial.txt').write_text('half')\n"
+    "os._exit(9)  # the kernel process dies, as on an out-of-memory kill",
 ]
 SLOW = [
     'data_dir = "."\nrun_id = "manual"\nseconds = 60.0  # how long to work [0..]',
@@ -67,8 +69,10 @@ def test_a_dead_kernel_has_its_own_exit_code_and_a_failed_record(odd_project):
     assert "the kernel died" in result.stderr.strip().splitlines()[-1]
     record = latest(odd_project, "crash")
     assert record["status"] == "failed" and record["exit_code"] == 4
-    crash_data = odd_project.data / "crash"
-    assert not crash_data.exists() or not any(crash_data.iterdir())
+    # The kernel made the run's folder and wrote a partial result before it died (so
+    # data/crash exists); the runner removed the run's folder.
+    assert (odd_project.data / "crash").is_dir()
+    assert list((odd_project.data / "crash").iterdir()) == []
 
 
 def test_a_slow_step_runs_to_completion(odd_project):

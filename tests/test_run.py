@@ -6,6 +6,7 @@ is left, and that the good outputs of an earlier run are unchanged.
 
 import json
 import shutil
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -37,6 +38,12 @@ def latest_record(space: Workspace, step: str) -> dict:
     return json.loads((space.outputs / step / "latest.json").read_text())
 
 
+def record_file(value: str, folder) -> "Path":
+    """A path a record names: absolute, or relative to its folder (outputs/ or logs/)."""
+    path = Path(value)
+    return path if path.is_absolute() else folder / path
+
+
 def error_outputs(notebook_path) -> list:
     nb = nbformat.read(notebook_path, as_version=4)
     return [o for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
@@ -50,8 +57,11 @@ def test_whole_pipeline_runs_and_records_every_step(good_run):
         assert record["status"] == "succeeded" and record["exit_code"] == 0
         assert record["run_id"].startswith(f"{step}_20")
         assert record["ended"] >= record["started"] and record["duration_s"] > 0
-        for key in ("notebook", "html", "log"):
-            assert (space.base / record[key]).is_file() or (space.outputs / "x").parent.exists()
+        for key, folder in (("notebook", space.outputs), ("html", space.outputs),
+                            ("log", space.logs)):
+            path = record_file(record[key], folder)
+            assert path.is_file() and path.stat().st_size > 0, (key, record[key])
+        assert "succeeded" in record_file(record["log"], space.logs).read_text()
         assert not error_outputs(record["notebook"])
         assert all(len(o["sha256"]) == 64 and o["size"] > 0 for o in record["outputs"])
     model = latest_record(space, "model")
