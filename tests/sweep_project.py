@@ -20,6 +20,9 @@ PIPELINE = """steps:
     notebook: notebooks/total.ipynb
     inputs: [table/numbers.json]
     outputs: ["total/{run_id}/sum.json"]
+  unserved:
+    notebook: notebooks/square.ipynb
+    outputs: ["unserved/{run_id}/result.json"]
 """
 
 CELLS = [

@@ -140,3 +140,17 @@ def test_run_all_sends_each_step_to_its_own_workers_in_graph_order(cluster):
     assert json.loads((space.data / "total" / total["run_id"] / "sum.json").read_text()) == 10
     assert "make succeeded on" in result.stderr and "maker" in result.stderr
     assert "total succeeded on" in result.stderr and "adder" in result.stderr
+
+
+def test_a_step_without_workers_is_one_line_and_records_nothing(cluster):
+    space = cluster.space
+    env = space.env() | {"NBSTEPS_WORKER_WAIT_S": "3"}
+    result = subprocess.run(
+        [sys.executable, "-m", "nbsteps", "sweep", "unserved", "--grid", "x=1", "--engine",
+         "dask", "--scheduler", cluster.address], env=env, capture_output=True, text=True,
+        timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        "nbsteps: error: no worker for step unserved joined the cluster in 3 s; start one: "
+        "nbsteps worker --step unserved --scheduler ADDRESS")
+    assert not (space.outputs / "unserved").exists()

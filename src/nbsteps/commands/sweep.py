@@ -54,9 +54,15 @@ def add_parser(commands, parents) -> None:
 
 def make_engine(project, args):
     if args.engine == "dask":
-        from nbsteps.engines.dask import DaskEngine, connect  # dask is an optional extra
+        from nbsteps.engines.dask import DaskEngine, connect, wait_for_workers
 
-        return DaskEngine(project, connect(args))
+        client = connect(args)
+        try:  # before the sweep record is written: with no worker, nothing is recorded
+            wait_for_workers(client, args.step)
+        except BaseException:
+            client.close()
+            raise
+        return DaskEngine(project, client)
     from nbsteps.engines.local import LocalEngine
 
     return LocalEngine(project, args.jobs)
