@@ -15,8 +15,8 @@ from nbsteps.commands import worker as worker_command
 from nbsteps.errors import EXIT_FAILED, NbstepsError
 from nbsteps.execute import Progress, RunOptions
 from nbsteps.guard.options import add_guard_arguments, read_guard_request, resolve_guard
-from nbsteps.notebook import block_slow_optional_imports
-from nbsteps.parameters import RUNNER_PARAMETERS, parse_assignment, read_parameters
+from nbsteps.notebook import block_slow_optional_imports, read_notebook
+from nbsteps.parameters import RUNNER_PARAMETERS, parse_assignment
 from nbsteps.pipeline import run_steps
 from nbsteps.project import load_project
 from nbsteps.records import read_latest_records
@@ -134,10 +134,15 @@ def print_progress(progress: Progress) -> None:
 
 
 def command_params(project, args) -> int:
-    declared = read_parameters(project.step(args.step).notebook)
-    shown = [p for p in declared.values() if p.name not in RUNNER_PARAMETERS]
+    notebook = read_notebook(project.step(args.step).notebook)
+    shown = [p for p in notebook.parameters.values() if p.name not in RUNNER_PARAMETERS]
     if args.json:
         print(json.dumps([asdict(p) | {"valid": p.describe()} for p in shown], indent=2))
+        return 0
+    if not notebook.has_parameters_cell:
+        print(f"{args.step} takes no parameters: {notebook.path.name} has no cell tagged "
+              "`parameters`; tag one to give it parameters (its assignments become the "
+              "defaults that -p and params files override)")
         return 0
     width = max((len(p.name) for p in shown), default=4)
     for p in shown:

@@ -40,21 +40,21 @@ def find_imports(notebook: Path) -> list[str]:
     return list(read_notebook(notebook).imports)
 
 
-def launch_kernel(cwd: Path, log_stream=None):
-    """A started python3 kernel (an async manager) working in `cwd`, quiet about TCP."""
+def launch_kernel(cwd: Path, log_stream=None, kernel_name: str = "python3"):
+    """A started kernel (an async manager) working in `cwd`, quiet about TCP."""
     from jupyter_client import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
-    km = AsyncKernelManager(kernel_name="python3")
+    km = AsyncKernelManager(kernel_name=kernel_name)
     streams = {"stdout": log_stream, "stderr": log_stream} if log_stream else {}
     run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS, **streams)
     return km
 
 
-def start_kernel(notebook: StepNotebook, log_stream=None):
-    """A started kernel in the notebook's folder, with its imports preloaded."""
-    km = launch_kernel(notebook.path.parent, log_stream)
-    modules = list(notebook.imports)
+def start_kernel(notebook: StepNotebook, log_stream=None, kernel_name: str = "python3"):
+    """A started kernel in the notebook's folder, with its imports preloaded (Python's)."""
+    km = launch_kernel(notebook.path.parent, log_stream, kernel_name)
+    modules = list(notebook.imports) if km.kernel_spec.language == "python" else []
     if modules:
         try:
             execute_silently(km, WARM_CODE.format(names=modules))
@@ -103,24 +103,25 @@ class KernelPrestarter:
     and prepares the next two steps', which then start while this step runs.
     """
 
-    def __init__(self, plan: list[tuple[str, StepNotebook]]) -> None:
-        self.plan = plan  # (step, its notebook) in pipeline order
+    def __init__(self, plan: list[tuple[str, StepNotebook, str]]) -> None:
+        self.plan = plan  # (step, its notebook, its kernel's name) in pipeline order
         # Two at a time: the next two steps' kernels start while the current step runs.
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nbsteps-kernel")
         self.started: dict[str, Future] = {}
         self.lock = threading.Lock()  # steps running side by side (`-j`) share the kernels
 
     def prepare(self, step: str) -> None:
-        notebooks = dict(self.plan)
+        kernels = {name: (notebook, kernel) for name, notebook, kernel in self.plan}
         with self.lock:
-            if step in notebooks and step not in self.started:
+            if step in kernels and step not in self.started:
                 import_kernel_modules()
-                self.started[step] = self.pool.submit(start_kernel, notebooks[step])
+                notebook, kernel = kernels[step]
+                self.started[step] = self.pool.submit(start_kernel, notebook, None, kernel)
 
     def take(self, step: str):
         """The kernel prepared for `step` (waiting for it if need be), or None."""
         self.prepare(step)
-        names = [name for name, _ in self.plan]
+        names = [name for name, _, _ in self.plan]
         if step in names:
             for following in names[names.index(step) + 1 : names.index(step) + 3]:
                 self.prepare(following)
