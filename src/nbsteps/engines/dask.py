@@ -24,6 +24,7 @@ from nbsteps.engines import Reporter, SweepJob
 from nbsteps.engines.warm import WarmKernels
 from nbsteps.errors import EXIT_FAILED, EXIT_KERNEL_DIED, NbstepsError, UsageError
 from nbsteps.execute import Progress, RunOptions, remove_partial_outputs, run_step
+from nbsteps.kernel_names import choose_kernel
 from nbsteps.notebook import read_notebook
 from nbsteps.project import Project, load_project
 from nbsteps.records import (
@@ -183,7 +184,8 @@ def worker_kernels(project: Project, step: str, ahead: int = 1) -> WarmKernels:
     with _kernels_lock:
         if step not in _kernels:
             notebook = read_notebook(project.step(step).notebook)
-            _kernels[step] = WarmKernels(notebook, ahead, lambda: ahead)
+            kernel_name = choose_kernel(project.step(step), notebook)
+            _kernels[step] = WarmKernels(notebook, kernel_name, ahead, lambda: ahead)
         return _kernels[step]
 
 

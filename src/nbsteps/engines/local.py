@@ -14,6 +14,7 @@ from nbsteps.engines.warm import WarmKernels
 from nbsteps.errors import EXIT_FAILED, NbstepsError
 from nbsteps.execute import RunOptions, run_step
 from nbsteps.export import HtmlWorker
+from nbsteps.kernel_names import choose_kernel
 from nbsteps.notebook import StepNotebook, read_notebook
 from nbsteps.project import Project
 from nbsteps.records import FAILED
@@ -50,8 +51,10 @@ class LocalEngine:
 
     def run(self, job: SweepJob, reporter: Reporter, cancel: threading.Event) -> None:
         self.waiting = len(job.points)
-        notebook = read_notebook(self.project.step(job.step).notebook)  # once for all points
-        kernels = WarmKernels(notebook, ahead=self.jobs, waiting=lambda: self.waiting)
+        step = self.project.step(job.step)
+        notebook = read_notebook(step.notebook)  # once for all points
+        kernels = WarmKernels(notebook, choose_kernel(step, notebook), ahead=self.jobs,
+                              waiting=lambda: self.waiting)
         html = SharedHtmlWorker()
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix=POINT_THREAD)
         try:

@@ -24,8 +24,10 @@ class WarmKernels:
     `ahead`) kernels are started ahead of need.
     """
 
-    def __init__(self, notebook: StepNotebook, ahead: int, waiting: Callable[[], int]) -> None:
-        self.notebook, self.ahead, self.waiting = notebook, max(ahead, 1), waiting
+    def __init__(self, notebook: StepNotebook, kernel_name: str, ahead: int,
+                 waiting: Callable[[], int]) -> None:
+        self.notebook, self.kernel_name = notebook, kernel_name
+        self.ahead, self.waiting = max(ahead, 1), waiting
         self.lock = threading.Lock()
         self.ready: list[Future] = []  # started or starting, not taken yet
         self.claims = 0  # points that asked for a kernel and have not taken it yet
@@ -35,7 +37,7 @@ class WarmKernels:
                                           thread_name_prefix="nbsteps-kernel")
 
     def _start(self) -> Future:
-        return self.starter.submit(prestart.start_kernel, self.notebook)
+        return self.starter.submit(prestart.start_kernel, self.notebook, None, self.kernel_name)
 
     def prepare(self, step: str | None = None) -> None:
         """A point is about to run: make sure a kernel is on its way for it."""
