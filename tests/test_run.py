@@ -74,6 +74,10 @@ def test_whole_pipeline_runs_and_records_every_step(good_run):
     summary = json.loads((run_folder / "summary.json").read_text())
     assert summary["k"] == 20 and sum(summary["counts_per_label"].values()) == 20
     assert "cell 1/" in result.stderr  # progress on the terminal
+    # Only nbsteps' own lines: no kernel-client noise (tornado's "DELIM not in msg_list").
+    noise = [line for line in result.stderr.splitlines()
+             if "ERROR" in line or "DELIM" in line or "Traceback" in line]
+    assert noise == [], noise
 
 
 def test_processed_table_keeps_the_posts_with_text_longer_than_min_size(good_run):
