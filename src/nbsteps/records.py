@@ -71,11 +71,7 @@ class RunRecord:
 
     @classmethod
     def from_json(cls, text: str) -> "RunRecord":
-        try:
-            data = json.loads(text)
-        except ValueError as error:
-            raise RecordError(f"not JSON ({error})") from None
-        check_record_fields(data)
+        data = json.loads(text)
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
         return cls(**known)
 
@@ -194,6 +190,11 @@ def read_record(path: Path) -> RunRecord:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise RecordError("not UTF-8 text") from None
+    try:
+        data = json.loads(text)
+    except ValueError as error:
+        raise RecordError(f"not JSON ({error})") from None
+    check_record_fields(data)
     record = RunRecord.from_json(text)
     if record.status == RUNNING and is_process_gone(record):
         record.status = DIED
