@@ -36,16 +36,18 @@ class CorpusError(Exception):
     """The corpus could not be fetched or is not a corpus; the message says what to change."""
 
 
-def check_corpus(path: Path, name: str | None = None) -> int:
+def check_corpus(path: Path, name: str | None = None, quote: bool = False) -> int:
     """The number of posts in a corpus file, or CorpusError saying what is wrong with it.
 
-    `name` is what to call the file in messages (the URL it came from, say). The whole
+    `name` is what to call the file in messages (the URL it came from, say); `quote` lets
+    messages show a short, printable excerpt of it (for a download: a local file's bytes,
+    which may be a secret such as /etc/shadow, are never quoted). The whole
     file is parsed, in bounded memory; a syntax error anywhere is reported before a post
     that is not an object, as a plain `json.load` would.
     """
     name = name or str(path)
     count, not_object = 0, None
-    for count, post in enumerate(iter_posts(path, name), start=1):
+    for count, post in enumerate(iter_posts(path, name, quote), start=1):
         if not_object is None and not isinstance(post, dict):
             not_object = (count, post)
     if not count:
@@ -57,20 +59,45 @@ def check_corpus(path: Path, name: str | None = None) -> int:
     return count
 
 
-def iter_posts(path: Path, name: str | None = None) -> Iterator[Any]:
+def iter_posts(path: Path, name: str | None = None, quote: bool = False) -> Iterator[Any]:
     """The items of the corpus' `posts` list, parsed one at a time; CorpusError if the file
     is not UTF-8 JSON or not an object with a `posts` list (raised while iterating, at the
     first problem found reading from the start). The items are not checked to be objects.
     """
     name = name or str(path)
     with open(path, "rb") as stream:
-        window = Window(stream, name)
+        window = Window(stream, name, quote)
+        try:
+            yield from window.posts()
+        except RecursionError:
+            raise CorpusError(f"{name} nests lists or objects too deeply to read: not a "
+                              "corpus of posts") from None
+
+
+class Window:
+    """The part of a UTF-8 JSON file read but not yet parsed: `text[pos:]`.
+
+    Reads `READ_BYTES` at a time, dropping what has been parsed; a value cut by the end of
+    the window is parsed again once more is read, so values may be of any size.
+    Positions in error messages are those of the whole file.
+    """
+
+    def __init__(self, stream, name: str, quote: bool = False):
+        self.stream, self.name, self.quote = stream, name, quote
+        self.decoder = codecs.getincrementaldecoder("utf-8")()
+        self.text, self.pos, self.at_end = "", 0, False
+        self.bytes_read = 0
+        self.dropped = 0  # characters parsed and dropped before text[0]
+
+    def posts(self) -> Iterator[Any]:
+        """The items of the `posts` list of the object this file holds (see iter_posts)."""
+        window, name = self, self.name
         first = window.peek()
         if first == "\ufeff":
             raise window.syntax_error("Unexpected UTF-8 BOM")
         if first and first in '["-0123456789tfn':
-            raise CorpusError(f'{name} has no "posts" list: it is not a JSON object but '
-                              f"starts with {window.start()!r}")
+            raise CorpusError(f'{name} has no "posts" list: it is not a JSON object'
+                              f"{window.start()}")
         if first != "{":
             raise window.syntax_error("Expecting value")
         window.pos += 1
@@ -96,24 +123,8 @@ def iter_posts(path: Path, name: str | None = None) -> Iterator[Any]:
                 window.expect(",", "Expecting ',' delimiter")
         if window.peek():
             raise window.syntax_error("Extra data")
-    if not found:
-        raise CorpusError(f'{name} is JSON but has no "posts" list: not a corpus of posts')
-
-
-class Window:
-    """The part of a UTF-8 JSON file read but not yet parsed: `text[pos:]`.
-
-    Reads `READ_BYTES` at a time, dropping what has been parsed; a value cut by the end of
-    the window is parsed again once more is read, so values may be of any size.
-    Positions in error messages are those of the whole file.
-    """
-
-    def __init__(self, stream, name: str):
-        self.stream, self.name = stream, name
-        self.decoder = codecs.getincrementaldecoder("utf-8")()
-        self.text, self.pos, self.at_end = "", 0, False
-        self.bytes_read = 0
-        self.dropped = 0  # characters parsed and dropped before text[0]
+        if not found:
+            raise CorpusError(f'{name} is JSON but has no "posts" list: not a corpus of posts')
 
     def fill(self) -> bool:
         """Read more, at least as much again as is pending; False at the end of the file."""
@@ -125,8 +136,7 @@ class Window:
             chunk = self.decoder.decode(data, final=self.at_end)
         except UnicodeDecodeError as error:
             offset = self.bytes_read + error.start
-            raise CorpusError(f"{self.name} is not UTF-8 JSON: byte {offset:,} "
-                              f"({data[error.start:error.start + 1].hex()}): {error.reason}"
+            raise CorpusError(f"{self.name} is not UTF-8 JSON: byte {offset:,}: {error.reason}"
                               ) from error
         self.bytes_read += len(data)
         if not chunk:  # the end of the file, or only part of a character so far
@@ -211,12 +221,17 @@ class Window:
     def syntax_error(self, message: str, pos: int | None = None) -> CorpusError:
         line, column = self.locate(self.pos if pos is None else pos)
         return CorpusError(f"{self.name} is not valid JSON ({message} at line {line:,} "
-                           f"column {column:,}); it starts with {self.start()!r}")
+                           f"column {column:,}){self.start()}")
 
     def start(self) -> str:
-        """The first 40 bytes of the file, to show what it is when it is not a corpus."""
+        """The end of an error line that shows the first 40 characters (printable ones only)
+        of a download that is not a corpus (an HTML error page, say); nothing for a local
+        file, whose bytes may be a secret (source=/etc/shadow)."""
+        if not self.quote:
+            return ""
         self.stream.seek(0)
-        return self.stream.read(40).decode("utf-8", "replace").strip()
+        text = self.stream.read(40).decode("utf-8", "replace").strip()
+        return f"; it starts with {''.join(c if c.isprintable() else '?' for c in text)!r}"
 
 
 def cut_short(error: json.JSONDecodeError, length: int) -> bool:
@@ -244,7 +259,7 @@ def fetch_corpus(source: str, target: Path, timeout_s: float, deadline_s: float,
             download(source, temporary, timeout_s, deadline_s, max_mb)
         else:
             copy_local(Path(source), temporary, max_mb)
-        count = check_corpus(temporary, name=source)
+        count = check_corpus(temporary, name=source, quote="://" in source)
     return count
 
 

@@ -16,6 +16,7 @@ from corpus import CorpusError, describe, iter_posts
 
 # Periods of the posting history; `bintime` is the index of the period a post falls in.
 BIN_BOUNDARIES = pd.to_datetime(["2017-12-01", "2018-01-01", "2018-08-10", "2019-08-01"], utc=True)
+TIME_RANGE_S = (pd.Timestamp.min.timestamp() + 1, pd.Timestamp.max.timestamp() - 1)
 LEADING_URL = r"^https?:\/\/.*[\r\n]*"
 REQUIRED_COLUMNS = ("post_metadata_time", "post_metadata_source_site")
 # Nested lists (images, referenced posts) are not needed downstream and do not fit a flat table.
@@ -98,6 +99,13 @@ def add_time_columns(frame: pd.DataFrame) -> pd.DataFrame:
     if seconds.isna().any():
         raise CorpusFormatError(
             f"{int(seconds.isna().sum())} posts have no numeric post_metadata.time (epoch seconds)"
+        )
+    # pandas times are nanoseconds in 64 bits: 1677-09-21 to 2262-04-11.
+    outside = ~seconds.between(TIME_RANGE_S[0], TIME_RANGE_S[1])
+    if outside.any():
+        raise CorpusFormatError(
+            f"{int(outside.sum())} posts have a post_metadata.time outside 1678..2261 "
+            f"(epoch seconds; the first is {seconds[outside].iloc[0]:g}): not the expected corpus"
         )
     frame["time"] = pd.to_datetime(seconds, unit="s", utc=True)
     frame["bintime"] = np.searchsorted(BIN_BOUNDARIES, frame["time"], side="right")

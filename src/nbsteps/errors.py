@@ -17,6 +17,10 @@ class ParameterError(UsageError):
     """A parameter name or value does not fit the notebook's `parameters` cell: nothing ran."""
 
 
+class RecordWriteError(NbstepsError):
+    """A run record or run log cannot be written (a full disk, a read-only folder)."""
+
+
 class MissingInputError(NbstepsError):
     """A file a step reads is not there: nothing ran."""
 

@@ -20,8 +20,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbsteps import cellstats, export, freshness, metrics, prestart
-from nbsteps.errors import EXIT_CANCELLED, EXIT_FAILED, EXIT_KERNEL_DIED, ParameterError
+from nbsteps import cellstats, export, freshness, leftovers, metrics, prestart
+from nbsteps.errors import (
+    EXIT_CANCELLED,
+    EXIT_FAILED,
+    EXIT_KERNEL_DIED,
+    ParameterError,
+    RecordWriteError,
+)
 from nbsteps.inputs import resolve_inputs
 from nbsteps.kernel_names import choose_kernel
 from nbsteps.notebook import StepNotebook, read_notebook
@@ -34,6 +40,7 @@ if TYPE_CHECKING:
 from nbsteps.records import (
     CANCELLED,
     FAILED,
+    HOST,
     RUNNING,
     SKIPPED,
     SUCCEEDED,
@@ -150,6 +157,7 @@ def run_step(
         return finish_skipped(project, record, previous)
     if options.force and previous is not None:
         record.reason = "forced (--force)"
+    leftovers.clean_died_runs(project, step)
     if options.kernels is not None and options.kernel is None:
         options.kernels.prepare(step.name)  # starts while papermill is imported
     if options.on_execute is not None:
@@ -165,8 +173,7 @@ def start_record(
     fingerprint: dict[str, Any],
     reason: str,
 ) -> RunRecord:
-    folder = project.folders.outputs / step.name
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = project.folders.outputs / step.name  # made when the record is first saved
     return RunRecord(
         step=step.name,
         run_id=run_id,
@@ -178,6 +185,8 @@ def start_record(
         log=str(log_path(project.folders.logs, step.name, run_id)),
         fingerprint=fingerprint,
         reason=reason,
+        pid=os.getpid(),
+        host=HOST,
     )
 
 
@@ -191,9 +200,9 @@ def finish_skipped(project: Project, record: RunRecord, previous: RunRecord) -> 
     record.metrics = previous.metrics
     record.exit_code = 0
     step = project.step(record.step)
+    close_record(project, record, time.monotonic())
     for folder in step.run_folders(project.folders.data, origin):
         link_latest(folder, folder.parent / "latest")
-    close_record(project, record, time.monotonic())
     log.info("%s skipped: up to date (outputs of %s)", record.step, origin)
     return record
 
@@ -204,11 +213,14 @@ def execute_record(
     started = time.monotonic()
     if options.cancel is None:
         options = replace(options, cancel=threading.Event())
-    write_record(project.folders.outputs, record)
-    log_path = Path(record.log)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
+    save_record(project, record, "start")
+    # latest.json names the newest run from its start: a run whose runner is killed then
+    # shows as died in `status`, not as the run before it.
+    folder = project.folders.outputs / record.step
+    link_latest(folder / f"{record.run_id}.json", folder / "latest.json")
+    log_stream = open_run_log(Path(record.log))
     # The run log gets the runner's lines too, from "started" to the outcome.
-    with log_path.open("a", encoding="utf-8", buffering=1) as log_stream:
+    with log_stream:
         handler = attach_log_file(log_stream)
         try:
             log.info("%s started (run %s): %s", step.name, record.run_id, record.reason)
@@ -218,7 +230,12 @@ def execute_record(
                 collect_outputs(project, step, record)
             if record.status != SUCCEEDED:
                 remove_partial_outputs(project, step, record.run_id)
-            close_record(project, record, started)
+            try:
+                close_record(project, record, started)
+            except RecordWriteError:
+                remove_partial_outputs(project, step, record.run_id)
+                raise
+            link_data_latest(project, step, record)
             report_outcome(record)
         finally:
             logging.getLogger().removeHandler(handler)
@@ -404,10 +421,6 @@ def collect_outputs(project: Project, step: Step, record: RunRecord) -> None:
     record.outputs = [describe_file(p, data) for p in step.output_paths(data, record.run_id)]
     if step.metrics:
         collect_metrics(step, record, data)
-        if record.status != SUCCEEDED:
-            return
-    for folder in step.run_folders(data, record.run_id):
-        link_latest(folder, folder.parent / "latest")
 
 
 def collect_metrics(step: Step, record: RunRecord, data: Path) -> None:
@@ -421,22 +434,53 @@ def collect_metrics(step: Step, record: RunRecord, data: Path) -> None:
         record.error = f"{step.name} wrote a metrics file nbsteps cannot read: {error}"
 
 
+def link_data_latest(project: Project, step: Step, record: RunRecord) -> None:
+    """`<folder>/latest` moves to a run only once its record says it succeeded."""
+    if record.status != SUCCEEDED:
+        return
+    for folder in step.run_folders(project.folders.data, record.run_id):
+        link_latest(folder, folder.parent / "latest")
+
+
+def save_record(project: Project, record: RunRecord, when: str) -> None:
+    """Write the record, or RecordWriteError in one line (a full disk, a read-only folder)."""
+    try:
+        write_record(project.folders.outputs, record)
+    except OSError as error:
+        folder = project.folders.outputs / record.step
+        raise RecordWriteError(
+            f"{record.step}: cannot write the run record in {folder} at the {when} of run "
+            f"{record.run_id}: {error.strerror or error}; free some space or make the folder "
+            "writable, then run again"
+        ) from None
+
+
+def open_run_log(path: Path):
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("a", encoding="utf-8", buffering=1)
+    except OSError as error:
+        raise RecordWriteError(
+            f"cannot write the run log {path}: {error.strerror or error}; free some space or "
+            "make the logs folder writable (--logs-dir, NBSTEPS_LOGS_DIR), then run again"
+        ) from None
+
+
 def remove_partial_outputs(project: Project, step: Step, run_id: str) -> None:
     """A failed or cancelled run leaves nothing where the next step would read."""
     data = project.folders.data
     for folder in step.run_folders(data, run_id):
         shutil.rmtree(folder, ignore_errors=True)
-    for parent in {path.parent for path in step.output_paths(data, run_id)}:
-        if parent.is_dir():
-            for temporary in parent.glob(".*.tmp"):
-                temporary.unlink(missing_ok=True)
+    # Only temporary files whose writer is gone: this run's kernel has stopped by now, while
+    # another run of the step may still be writing its own.
+    leftovers.remove_orphan_temporaries(leftovers.output_folders(project, step, run_id))
 
 
 def close_record(project: Project, record: RunRecord, started: float) -> None:
     record.ended = datetime.now(UTC).isoformat(timespec="milliseconds")
     record.duration_s = round(time.monotonic() - started, 3)
     folder = project.folders.outputs / record.step
-    write_record(project.folders.outputs, record)
+    save_record(project, record, "end")
     link_latest(folder / f"{record.run_id}.json", folder / "latest.json")
     for path, link in ((record.notebook, "latest.ipynb"), (record.html, "latest.html")):
         if Path(path).exists():  # a skipped run points at the files of the run it reuses

@@ -65,9 +65,12 @@ def server(tmp_path_factory):
 
 @pytest.mark.parametrize("path", ["/", STATIC, "/voila/files/outputs/model/x.html",
                                   "/voila/api/shutdown/0b8c3b8e-9a4e-4a34-9d1e-3c9a0c3b2f11",
-                                  "/?token=wrong-token-0123456789"])
-def test_requests_without_the_token_are_refused(server, path):
-    answer = get(server.port, path)
+                                  "/?token=wrong-token-0123456789", "/?token=%C3%A9t%C3%A9"])
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "token \u00e9t\u00e9"},
+                                     {"Cookie": "nbsteps-dashboard-1=\u00e9"}])
+def test_requests_without_the_token_are_refused(server, path, headers):
+    headers = {name: value.replace("-1=", f"-{server.port}=") for name, value in headers.items()}
+    answer = get(server.port, path, headers=headers)
     assert answer.status == 403
     assert b"needs its token" in answer.body
 

@@ -131,9 +131,11 @@ def test_malformed_frames_close_the_socket_and_the_server_serves_others(server,
         answers = other.finish()
     after = rss_mb(server.process.pid)
     print(f"GET / answers (status, s): {answers}; server RSS {before:.0f} -> {after:.0f} MB")
-    # Closed by the server, saying why: unparsable (1007) or too big (1009).
-    assert closed == {name: 1009 if name == "huge text frame" else 1007
-                      for name in malformed_frames()}, closed
+    # Closed by the server, saying why: unparsable (1007) or too big (1009; or cut off
+    # mid-send, before the client could read the close frame).
+    huge = closed.pop("huge text frame")
+    assert huge in (1009, None), huge
+    assert closed == {name: 1007 for name in malformed_frames() if name != "huge text frame"}
     assert answers and all(status in (200, 503) for status, _ in answers), answers
     assert 200 in {status for status, _ in answers}, answers  # pages, not only "busy"
     slow = [(status, seconds) for status, seconds in answers if seconds > ANSWER_S]

@@ -40,7 +40,7 @@ class RefusedRequest(Matcher):
             return {"target_kwargs": {"message": UNKNOWN_HOST}}
         if self.options.token:
             given = request.query_arguments.get("token", [b""])[-1].decode("utf-8", "replace")
-            valid = bool(given) and hmac.compare_digest(given, self.options.token)
+            valid = bool(given) and same_secret(given, self.options.token)
             websocket = request.headers.get("Upgrade", "").lower() == "websocket"
             if valid and not websocket:
                 return {"target_kwargs": {"token": self.options.token}}  # set the cookie
@@ -88,10 +88,15 @@ def host_allowed(name: str, options: GuardOptions) -> bool:
 
 def has_token(request: httputil.HTTPServerRequest, token: str) -> bool:
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() in ("token", "bearer") and hmac.compare_digest(value.strip(), token):
+    if scheme.lower() in ("token", "bearer") and same_secret(value.strip(), token):
         return True
     cookie = request.cookies.get(cookie_name(request))
-    return cookie is not None and hmac.compare_digest(cookie.value, cookie_value(token))
+    return cookie is not None and same_secret(cookie.value, cookie_value(token))
+
+
+def same_secret(given: str, expected: str) -> bool:
+    """In constant time; as bytes, since compare_digest refuses non-ASCII text."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"), expected.encode())
 
 
 def cookie_name(request: httputil.HTTPServerRequest) -> str:

@@ -9,7 +9,7 @@ from voila.app import Voila
 from nbsteps.guard.access import GuardHandler, RefusedRequest
 from nbsteps.guard.frames import MAX_MESSAGE_BYTES, GuardedKernelConnection
 from nbsteps.guard.kernels import LimitedKernelManager
-from nbsteps.guard.options import GuardOptions
+from nbsteps.guard.options import WILDCARDS, GuardOptions, normalise_host
 
 
 class GuardedVoila(Voila):
@@ -42,7 +42,7 @@ def announce_token(options: GuardOptions, host: str, port: int) -> None:
     if not options.token:
         return
     shown = options.token if options.token_generated else "<your token>"
-    name = "localhost" if host in ("0.0.0.0", "::", "") else host
+    name = "localhost" if host in WILDCARDS else normalise_host(host)
     print(f"nbsteps dashboard: every visitor needs the token; open "
           f"http://{name}:{port}/?token={shown}", file=sys.stderr, flush=True)
 
