@@ -8,6 +8,7 @@ goes, and outlive it. A worker that dies mid-run: Dask runs the task again elsew
 that attempt marks the lost one's record as failed before it starts (see `Attempt`).
 """
 
+import json
 import logging
 import os
 import socket
@@ -256,11 +257,9 @@ class Attempt:
     def note(self, progress: Progress) -> None:
         if self.run_id is None:
             self.run_id = progress.run_id
-            write_text_atomic(self.path, f'{{"run_id": "{progress.run_id}"}}\n')
+            write_text_atomic(self.path, json.dumps({"run_id": progress.run_id}) + "\n")
 
     def close_lost_run(self) -> None:
-        import json
-
         if not self.path.is_file():
             return
         run_id = json.loads(self.path.read_text(encoding="utf-8"))["run_id"]
