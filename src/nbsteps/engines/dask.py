@@ -29,6 +29,7 @@ from nbsteps.kernel_names import choose_kernel
 from nbsteps.notebook import read_notebook
 from nbsteps.project import Project, load_project
 from nbsteps.records import (
+    DIED,
     FAILED,
     RUNNING,
     read_record,
@@ -265,7 +266,8 @@ class Attempt:
         run_id = json.loads(self.path.read_text(encoding="utf-8"))["run_id"]
         path = record_path(self.project.folders.outputs, self.task.step, run_id)
         record = read_record(path) if path.is_file() else None
-        if record is not None and record.status == RUNNING:
+        # DIED: read on the lost worker's own host, where its process is known to be gone.
+        if record is not None and record.status in (RUNNING, DIED):
             record.status, record.exit_code, record.ended = FAILED, EXIT_KERNEL_DIED, now()
             record.error = (f"{self.task.step}: the worker running it was lost (killed or out "
                             "of memory); the run was started again on another worker")
