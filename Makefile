@@ -35,12 +35,12 @@ test-fast: install ## the tests that need neither Docker nor a browser
 
 lint: install ## ruff, stripped notebooks, hadolint on every Dockerfile
 	$(BIN)/ruff check src tests notebooks benchmarks
-	$(BIN)/nbstripout --verify notebooks/*.ipynb
+	$(BIN)/nbstripout --verify notebooks/*.ipynb src/nbsteps/dashboard/*.ipynb
 	$(BIN)/hadolint containers/*/Dockerfile
 
 format: install ## fix what ruff can fix and strip notebook outputs
 	$(BIN)/ruff check --fix src tests notebooks benchmarks
-	$(BIN)/nbstripout notebooks/*.ipynb
+	$(BIN)/nbstripout notebooks/*.ipynb src/nbsteps/dashboard/*.ipynb
 
 constraints: ## re-freeze constraints.txt after changing a pin in pyproject.toml
 	rm -rf /tmp/nbsteps-freeze && $(PYTHON) -m venv /tmp/nbsteps-freeze

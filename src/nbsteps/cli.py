@@ -137,7 +137,7 @@ def command_status(project, args) -> int:
 
 
 def command_dashboard(project, args) -> int:
-    from nbsteps.dashboard_server import serve_dashboard  # voila is an optional dependency
+    from nbsteps.dashboard.server import serve_dashboard  # voila is an optional dependency
 
     return serve_dashboard(project, host=args.host, port=args.port, open_browser=False)
 

@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbsteps import export, freshness, prestart
+from nbsteps import export, freshness
 from nbsteps.errors import EXIT_CANCELLED, EXIT_FAILED, EXIT_KERNEL_DIED, MissingInputError
+from nbsteps.kernels import KernelPrestarter, start_kernel
 from nbsteps.notebook import count_code_cells
 from nbsteps.parameters import RUNNER_PARAMETERS, read_parameters, read_params_file, resolve_values
 from nbsteps.project import Project, Step
@@ -100,7 +101,7 @@ def run_step(
     kernel: AsyncKernelManager | None = None,
     progress_bar: bool = False,
     publish_html: Callable[[RunRecord], None] | None = None,
-    kernels: prestart.KernelPrestarter | None = None,
+    kernels: KernelPrestarter | None = None,
     on_execute: Callable[[], None] | None = None,
 ) -> RunRecord:
     """Run one step and return its record; raises only when nothing ran (bad input).
@@ -177,7 +178,7 @@ def execute_record(
     kernel: AsyncKernelManager | None,
     progress_bar: bool,
     publish_html: Callable[[RunRecord], None] | None,
-    kernels: prestart.KernelPrestarter | None,
+    kernels: KernelPrestarter | None,
 ) -> RunRecord:
     started = time.monotonic()
     cancel = cancel or threading.Event()
@@ -223,7 +224,7 @@ def execute_notebook(
     cancel: threading.Event,
     kernel: AsyncKernelManager | None,
     progress_bar: bool,
-    kernels: prestart.KernelPrestarter | None,
+    kernels: KernelPrestarter | None,
 ) -> tuple[str, int, str | None]:
     """(status, exit code, error line) of one papermill execution."""
     # Imported here: papermill (with nbformat's schema validation) takes a second or more
@@ -238,7 +239,7 @@ def execute_notebook(
     runner_values = {"data_dir": str(project.folders.data), "run_id": record.run_id}
     parameters |= {name: value for name, value in runner_values.items() if name in declared}
     km = kernel or (kernels.take(step.name) if kernels else None)
-    km = km or prestart.start_kernel(step.notebook, log_stream)
+    km = km or start_kernel(step.notebook, log_stream)
     done = threading.Event()
     watcher = threading.Thread(target=stop_kernel_on_cancel, args=(km, cancel, done), daemon=True)
     watcher.start()

@@ -5,7 +5,7 @@ from typing import Any
 from nbsteps.errors import ParameterError, UsageError
 from nbsteps.execute import resolve_parameters, run_step
 from nbsteps.export import HtmlWorker
-from nbsteps.prestart import KernelPrestarter
+from nbsteps.kernels import KernelPrestarter
 from nbsteps.project import Project
 from nbsteps.records import SKIPPED, SUCCEEDED, RunRecord
 

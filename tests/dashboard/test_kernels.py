@@ -1,5 +1,5 @@
-"""The warm kernel pool: a kernel that is started and has the heavy imports done, and a
-namespace as clean as a fresh kernel's."""
+"""Kernels started ahead (kernels.py): started, with the notebook's imports done and the
+project's warm-up run, and a namespace as clean as a fresh kernel's; the dashboard's pool."""
 
 from pathlib import Path
 
@@ -7,7 +7,13 @@ import pytest
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_core.utils import run_sync
 
-from nbsteps.kernels import KernelPool, WarmUpError, discard_kernel, start_warm_kernel
+from nbsteps.kernels import (
+    KernelPool,
+    WarmUpError,
+    discard_kernel,
+    find_imports,
+    start_kernel,
+)
 from tests.conftest import REPO
 
 NOTEBOOKS = REPO / "notebooks"
@@ -69,14 +75,33 @@ def test_take_starts_the_next_kernel_and_close_stops_it(pool):
         pool.take()
 
 
+def test_the_imports_are_the_notebooks_and_its_local_modules_full_names():
+    modules = find_imports(MODEL)
+    assert {"pandas", "sklearn.manifold", "matplotlib.pyplot"} <= set(modules)
+    assert "authorship" not in modules and "json" not in modules  # local, standard library
+
+
 def test_a_failed_warm_up_leaves_a_cold_start_to_the_caller():
-    pool = KernelPool(MODEL, modules=["no_such_module_for_nbsteps"])
+    pool = KernelPool(MODEL, warm_up="import no_such_module_for_nbsteps")
     try:
         assert pool.take(timeout=120) is None
     finally:
         pool.close()
 
 
-def test_warm_up_errors_name_the_import():
+def test_warm_up_errors_name_the_failure(tmp_path):
     with pytest.raises(WarmUpError, match="no_such_module_for_nbsteps"):
-        start_warm_kernel(NOTEBOOKS, ["no_such_module_for_nbsteps"])
+        start_kernel(MODEL, warm_up="import no_such_module_for_nbsteps")
+
+
+def test_warm_up_code_runs_apart_from_the_notebooks_namespace(tmp_path):
+    notebook = tmp_path / "step.ipynb"
+    notebook.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    marker = tmp_path / "warmed"
+    km = start_kernel(notebook, warm_up=f"import pathlib\nx = 1\npathlib.Path({str(marker)!r})"
+                      ".write_text('yes')")
+    try:
+        text, _ = execute(km, "print('x' in globals(), 'pathlib' in globals())")
+        assert text.strip() == "False False" and marker.read_text() == "yes"
+    finally:
+        discard_kernel(km)

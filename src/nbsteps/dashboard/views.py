@@ -1,4 +1,4 @@
-"""HTML for the dashboard's text parts: status line, log lines, summary, links, history table.
+"""HTML for the dashboard's text parts: status line, log lines, tables, links, history table.
 
 Plain functions from values to strings, so they are tested without a browser. Every value
 that comes from a record or a file is escaped: parameters are free text, and a record may
@@ -7,6 +7,7 @@ have been written by anyone who can run nbsteps on this data.
 
 from datetime import datetime
 from html import escape
+from importlib import resources
 from typing import Any
 
 from nbsteps.records import FAILED, SKIPPED, RunRecord
@@ -14,55 +15,16 @@ from nbsteps.records import FAILED, SKIPPED, RunRecord
 # Longest parameter value shown in the history table; the full value is in its tooltip.
 VALUE_WIDTH = 40
 
-STYLE = """
-<style>
-.nbsteps-dashboard { max-width: 1180px; font-size: 14px; color: #1f2933; }
-.nbsteps-dashboard .widget-html-content { line-height: 1.45; }
-.nbsteps-dashboard a { color: #1a56db; text-decoration: underline; }
-.nbsteps-dashboard a:hover { color: #1e429f; }
-.nbsteps-card { border: 1px solid #d9dee4; border-radius: 8px; padding: 12px 16px;
-  background: #fff; margin: 0 12px 12px 0; }
-.nbsteps-controls { width: 400px; flex: 0 0 auto; align-self: flex-start; }
-.nbsteps-dashboard .widget-toggle-buttons.nbsteps-field { display: flex; flex-direction: row;
-  align-items: center; }
-.nbsteps-dashboard .widget-toggle-buttons.nbsteps-field > .widget-label {
-  text-align: right; margin-right: 8px; flex-shrink: 0; }
-.nbsteps-hint-line { margin: -2px 0 0 calc(7em + 8px); }
-.nbsteps-result { flex: 1 1 420px; min-width: 0; }
-.nbsteps-card h3 { font-size: 15px; margin: 0 0 8px 0; }
-.nbsteps-hint { color: #6b7280; font-size: 12px; }
-.nbsteps-invalid { color: #b42318; font-size: 12px; font-weight: 600; }
-.nbsteps-row { margin-bottom: 4px; }
-.nbsteps-buttons { margin: 8px 0 4px 0; }
-.nbsteps-status { padding: 8px 10px; border-radius: 6px; background: #f3f4f6;
-  line-height: 1.4; overflow-wrap: anywhere; }
-.nbsteps-status-running { background: #e8f0fe; color: #1e3a8a; }
-.nbsteps-status-succeeded { background: #e7f6ec; color: #14532d; }
-.nbsteps-status-failed, .nbsteps-status-refused, .nbsteps-status-missing {
-  background: #fdecec; color: #7f1d1d; }
-.nbsteps-status-cancelled, .nbsteps-status-skipped { background: #fff7e0; color: #713f12; }
-.nbsteps-log { font-family: ui-monospace, monospace; font-size: 12px; background: #111827;
-  color: #e5e7eb; border-radius: 6px; padding: 6px 8px; margin: 8px 0 0 0;
-  max-height: 10em; overflow: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
-.nbsteps-plot img, img.nbsteps-plot { max-width: 100%; height: auto; }
-.nbsteps-summary { border-collapse: collapse; margin: 6px 0; }
-.nbsteps-summary th { text-align: left; font-weight: 600; padding: 2px 12px 2px 0; }
-.nbsteps-summary td { padding: 2px 12px 2px 0; font-variant-numeric: tabular-nums; }
-.nbsteps-links a { margin-right: 16px; }
-.nbsteps-history table { border-collapse: collapse; width: 100%; font-size: 13px; }
-.nbsteps-history th { text-align: left; border-bottom: 2px solid #d9dee4; padding: 4px 8px; }
-.nbsteps-history td { border-bottom: 1px solid #eef0f3; padding: 4px 8px; vertical-align: top; }
-.nbsteps-history td.nbsteps-nowrap { white-space: nowrap; }
-.nbsteps-history td.nbsteps-number { text-align: right; font-variant-numeric: tabular-nums; }
-.nbsteps-badge { padding: 1px 8px; border-radius: 10px; font-size: 12px; white-space: nowrap;
-  background: #f3f4f6; }
-.nbsteps-badge-succeeded { background: #e7f6ec; color: #14532d; }
-.nbsteps-badge-failed { background: #fdecec; color: #7f1d1d; }
-.nbsteps-badge-cancelled, .nbsteps-badge-skipped { background: #fff7e0; color: #713f12; }
-.nbsteps-badge-running { background: #e8f0fe; color: #1e3a8a; }
-.nbsteps-missing { border-color: #f3c4c4; background: #fff8f8; }
-</style>
-"""
+def read_style() -> str:
+    """The page's style sheet, shipped beside this module."""
+    css = resources.files("nbsteps.dashboard").joinpath("page.css").read_text(encoding="utf-8")
+    return f"<style>\n{css}</style>"
+
+
+def render_header(title: str, introduction: str) -> str:
+    """The page's title and its introduction (markdown)."""
+    intro = render_markdown(introduction) if introduction else ""
+    return f'<h1 class="nbsteps-title">{escape(title)}</h1><div class="nbsteps-intro">{intro}</div>'
 
 
 def render_status(state: str, text: str, detail: str = "") -> str:
@@ -86,26 +48,45 @@ def render_log(lines: list[str]) -> str:
     return f'<pre class="nbsteps-log">{escape(chr(10).join(lines))}</pre>'
 
 
-def render_summary(summary: dict[str, Any]) -> str:
-    """k, characters per part, method and seed, then how many parts each label got."""
-    rows = [("k (parts)", summary.get("k")),
-            ("characters per part", summary.get("characters_per_part")),
-            ("method", summary.get("method")),
-            ("seed", summary.get("seed"))]
-    body = "".join(f"<tr><th>{escape(name)}</th><td>{escape(format_number(value))}</td></tr>"
-                   for name, value in rows if value is not None)
-    counts = summary.get("counts_per_label") or {}
-    if counts:
-        body += '<tr><th colspan="2">parts per label (source site)</th></tr>'
-        body += "".join(f"<tr><td>{escape(str(label))}</td><td>{escape(format_number(n))}</td></tr>"
-                        for label, n in counts.items())
-    return f'<table class="nbsteps-summary">{body}</table>'
+def render_table(values: dict[str, Any], labels: dict[str, str] | None = None) -> str:
+    """A JSON object as a table of keys and values, a nested object as a table in its row.
+    `labels` (key -> label) picks the top-level keys shown, in its order, and names them."""
+    keys = [key for key in labels if key in values] if labels else list(values)
+    rows = "".join(render_table_row((labels or {}).get(key, key), values[key]) for key in keys)
+    return f'<table class="nbsteps-summary">{rows}</table>'
+
+
+def render_table_row(label: str, value: Any) -> str:
+    if isinstance(value, dict):
+        return (f'<tr><th colspan="2">{escape(str(label))}</th></tr><tr><td colspan="2">'
+                f'{render_table(value)}</td></tr>')
+    if isinstance(value, list):
+        value = ", ".join(format_number(item) for item in value)
+    return f"<tr><th>{escape(str(label))}</th><td>{escape(format_number(value))}</td></tr>"
+
+
+def render_markdown(text: str) -> str:
+    """The page's introduction: markdown as HTML (the project's own text, not a visitor's)."""
+    import mistune  # nbconvert's markdown renderer, installed with it
+
+    return mistune.create_markdown(escape=True)(text)
 
 
 def format_number(value: Any) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
+
+
+def render_missing(step: str, paths: str, steps: list[str]) -> str:
+    """The notice that a step's inputs (`paths`) are not there, and which steps make them."""
+    heading = f"<h3>The input data of {escape(step)} does not exist yet</h3>"
+    if not steps:
+        return (f"{heading}<p>{escape(paths)} is missing, and no step makes it: put it "
+                "there first.</p>")
+    return (f"{heading}<p>{escape(paths)} is missing. The earlier steps make it: "
+            f"{escape(' then '.join(steps))}, each with its parameters from params/. Run them "
+            f"first, here or with <code>nbsteps run {escape(' '.join(steps))}</code>.</p>")
 
 
 def render_links(links: list[tuple[str, str | None]]) -> str:

@@ -1,6 +1,6 @@
 """The HTML of the status line, summary, links and history table."""
 
-from nbsteps.dashboard_views import (
+from nbsteps.dashboard.views import (
     format_duration,
     format_parameters,
     format_started,
@@ -8,7 +8,7 @@ from nbsteps.dashboard_views import (
     render_links,
     render_log,
     render_status,
-    render_summary,
+    render_table,
 )
 from nbsteps.records import RunRecord
 
@@ -47,11 +47,29 @@ def test_history_rows_link_their_notebook_and_name_skips():
     assert "No runs yet" in render_history([], {})
 
 
-def test_summary_lists_k_part_length_and_counts_per_label():
-    html = render_summary({"k": 100, "characters_per_part": 7734, "method": "PCA", "seed": 0,
-                           "counts_per_label": {"4ch": 13, "8ch": 63, "8kun": 24}})
-    for text in ("k (parts)", "100", "characters per part", "7,734", "4ch", "63", "8kun"):
-        assert text in html
+def test_a_table_shows_keys_and_values_and_nested_mappings_as_sub_tables():
+    html = render_table({"rate": 0.5, "n": 7734, "tags": ["a", "b"],
+                         "scores": {"train": 0.9, "test": {"auc": 0.8}}})
+    assert "<tr><th>rate</th><td>0.5</td></tr>" in html
+    assert "<tr><th>n</th><td>7,734</td></tr>" in html
+    assert "<tr><th>tags</th><td>a, b</td></tr>" in html
+    # a sub-table under its key's heading, and one inside it
+    assert html.count('<table class="nbsteps-summary">') == 3
+    assert '<th colspan="2">scores</th></tr><tr><td colspan="2"><table' in html
+    assert "<tr><th>auc</th><td>0.8</td></tr>" in html
+
+
+def test_labels_pick_order_and_name_the_keys():
+    html = render_table({"k": 100, "extra": 1, "counts": {"4ch": 13}},
+                        {"counts": "parts per label", "k": "k (parts)", "absent": "x"})
+    assert "extra" not in html and "absent" not in html
+    assert html.index("parts per label") < html.index("k (parts)")
+    assert "<tr><th>4ch</th><td>13</td></tr>" in html
+
+
+def test_table_values_are_escaped():
+    html = render_table({"<b>": "<script>x</script>", "m": {"<i>": "<img>"}})
+    assert "<script>" not in html and "<b>" not in html and "<img>" not in html
 
 
 def test_links_open_html_in_a_new_tab_and_download_files():
