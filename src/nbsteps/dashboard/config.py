@@ -105,9 +105,9 @@ def validate_dashboard(section: Any, steps: Mapping[str, Any], root: Path) -> li
     `steps` maps step names to steps (their `outputs` are the declared output paths)."""
     if section is None:
         return []
-    if not isinstance(section, dict):
-        return [f"{SECTION}: must be a mapping of {', '.join(sorted(PAGE_KEYS))}"]
     problems = check_keys(SECTION, section, PAGE_KEYS, ("title", "introduction"))
+    if not isinstance(section, dict):
+        return problems
     if "notebook" in section:
         problems += check_file(f"{SECTION}.notebook", section["notebook"], root, ".ipynb")
     chosen = section.get("steps")
@@ -125,11 +125,9 @@ def validate_step_view(name: str, entry: Any, steps: Mapping[str, Any], root: Pa
     where = f"{SECTION}.steps.{name}"
     if name not in steps:
         return [f"{where}: no step {name!r} in `steps:`; the steps are: {', '.join(steps)}"]
-    if entry is None:
-        return []
+    problems = check_keys(where, entry or {}, STEP_KEYS, ("button", "heading"))
     if not isinstance(entry, dict):
-        return [f"{where}: must be a mapping of {', '.join(sorted(STEP_KEYS))}"]
-    problems = check_keys(where, entry, STEP_KEYS, ("button", "heading"))
+        return problems
     if "warm_up" in entry:
         problems += check_file(f"{where}.warm_up", entry["warm_up"], root, ".py")
     outputs = steps[name].outputs
@@ -163,7 +161,10 @@ def validate_table(where: str, table: Any, outputs: tuple[str, ...]) -> list[str
 
 
 def check_keys(where: str, entry: dict, known: set[str], texts: tuple[str, ...]) -> list[str]:
-    """Keys that are not `known`, and keys among `texts` whose value is not text."""
+    """Keys that are not `known`, and keys among `texts` whose value is not text; or, for a
+    value that is no mapping at all, that alone."""
+    if not isinstance(entry, dict):
+        return [f"{where}: must be a mapping of {', '.join(sorted(known))}"]
     problems = [f"{where}: unknown key {key!r}; the keys are: {', '.join(sorted(known))}"
                 for key in entry if key not in known]
     return problems + [f"{where}.{key}: must be text" for key in texts
