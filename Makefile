@@ -16,10 +16,13 @@ SOURCE_ARG = $(if $(SOURCE),-p ingest.source=$(if $(wildcard $(SOURCE)),$(abspat
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(BIN)/nbsteps: pyproject.toml constraints.txt
+# The runner and its tools, plus what the example's notebooks import (the steps' requirements).
+REQUIREMENTS := $(wildcard containers/requirements/*.txt)
+
+$(BIN)/nbsteps: pyproject.toml constraints.txt $(REQUIREMENTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]" $(addprefix -r ,$(REQUIREMENTS))
 	@touch $@
 
 install: $(BIN)/nbsteps ## create .venv with the exact pinned versions (constraints.txt)
@@ -33,19 +36,19 @@ test: install ## run every test: unit, notebooks (nbval), real corpus, browser, 
 test-fast: install ## the tests that need neither Docker nor a browser
 	$(BIN)/pytest -m "not containers and not browser" $(ARGS)
 
-lint: install ## ruff, stripped notebooks, hadolint on every Dockerfile
+lint: install ## ruff, stripped notebooks, hadolint on the Dockerfiles
 	$(BIN)/ruff check src tests notebooks benchmarks
 	$(BIN)/nbstripout --verify notebooks/*.ipynb src/nbsteps/dashboard/*.ipynb
-	$(BIN)/hadolint containers/*/Dockerfile
+	$(BIN)/hadolint containers/Dockerfile src/nbsteps/templates/project/containers/Dockerfile
 
 format: install ## fix what ruff can fix and strip notebook outputs
 	$(BIN)/ruff check --fix src tests notebooks benchmarks
 	$(BIN)/nbstripout notebooks/*.ipynb src/nbsteps/dashboard/*.ipynb
 
-constraints: ## re-freeze constraints.txt after changing a pin in pyproject.toml
+constraints: ## pin newly added names in constraints.txt (existing pins are kept)
 	rm -rf /tmp/nbsteps-freeze && $(PYTHON) -m venv /tmp/nbsteps-freeze
-	/tmp/nbsteps-freeze/bin/pip install --quiet -e ".[dev]"
-	{ sed -n '1,3p' constraints.txt; /tmp/nbsteps-freeze/bin/pip freeze --exclude-editable; } > constraints.new
+	/tmp/nbsteps-freeze/bin/pip install --quiet -c constraints.txt -e ".[dev]" $(addprefix -r ,$(REQUIREMENTS))
+	{ grep '^#' constraints.txt; /tmp/nbsteps-freeze/bin/pip freeze --exclude-editable; } > constraints.new
 	mv constraints.new constraints.txt
 
 dashboard: install ## serve the dashboard on http://127.0.0.1:8866

@@ -20,9 +20,12 @@ def image_mb(image: str) -> float:
 
 
 def build(context: Path, step: str, base: str, tag: str) -> float:
+    """One image from containers/Dockerfile: a step's, or the dashboard's (on model's deps)."""
+    target, built_step = ("dashboard", "model") if step == "dashboard" else ("step", step)
     started = time.perf_counter()
     subprocess.run(["docker", "build", "-q", "--build-arg", f"BASE_IMAGE={base}",
-                    "-f", f"containers/{step}/Dockerfile", "-t", tag, "."],
+                    "--build-arg", f"STEP={built_step}", "--target", target,
+                    "-f", "containers/Dockerfile", "-t", tag, "."],
                    cwd=context, capture_output=True, text=True, check=True)
     return time.perf_counter() - started
 

@@ -21,7 +21,7 @@ def run_workers(server: CorpusServer, names: list[str], count: int, base: Path) 
     started = time.perf_counter()
     workers = [
         subprocess.Popen([sys.executable, "-m", "nbsteps", "run", "ingest", "--force",
-                          "-p", f"source={sources}", "-p", "force=true"],
+                          "-p", f"source={sources}", "--force"],
                          env=Workspace(REPO, base).env(), stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE, text=True, cwd=REPO)
         for _ in range(count)

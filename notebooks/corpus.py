@@ -281,7 +281,7 @@ def download(url: str, temporary: Path, timeout_s: float, deadline_s: float,
 
 
 def fetch_shared(sources: list[str], target: Path, timeout_s: float, deadline_s: float,
-                 max_mb: float, lease_s: float, force: bool) -> tuple[int, int]:
+                 max_mb: float, lease_s: float) -> tuple[int, int]:
     """Fetch a list of corpus parts together with the other ingest workers, then join them.
 
     Workers started together (`docker compose up --scale ingest=N`) share the list through
@@ -295,11 +295,14 @@ def fetch_shared(sources: list[str], target: Path, timeout_s: float, deadline_s:
 
     import worklist
 
+    if not sources:
+        raise CorpusError("source is an empty list: give a URL, a path, or a list of parts")
     key = hashlib.sha256(json.dumps(sources).encode()).hexdigest()[:12]
     folder = target.parent / "parts" / key
-    # With force, marks from before this run count as absent; workers started together
-    # begin within seconds of each other, hence the margin.
-    since = time.time() - 5.0 if force else 0.0
+    # Marks from earlier runs count as absent: a part fetched then may have changed since
+    # (nbsteps runs this step only when it must fetch). Workers started together begin
+    # within seconds of each other, hence the margin.
+    since = time.time() - 5.0
     board = worklist.Board(folder / ".board", f"{socket.gethostname()}-{os.getpid()}",
                            lease_s=lease_s, since=since)
 
@@ -325,4 +328,6 @@ def join_corpora(parts: list[Path], target: Path) -> int:
                 stream.write((", " if count else "") + json.dumps(post, ensure_ascii=False))
                 count += 1
         stream.write("]}\n")
+        if not count:
+            raise CorpusError("the parts hold no posts together: nothing to analyse")
     return count

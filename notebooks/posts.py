@@ -36,7 +36,7 @@ def read_posts(path: Path) -> Iterator[dict]:
             yield post
     except CorpusError as error:
         raise CorpusFormatError(
-            f"{error}; fetch it again with `nbsteps run ingest -p force=true`"
+            f"{error}; fetch it again with `nbsteps run ingest --force`"
         ) from error
     if not count:
         raise CorpusFormatError(f"{path} has no posts; check the ingest source")

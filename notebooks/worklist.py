@@ -35,7 +35,7 @@ class Board:
     folder: Path
     worker: str  # who holds a claim, for people reading the folder
     lease_s: float = 20.0
-    since: float = 0.0  # marks older than this (epoch seconds) count as absent: a forced rerun
+    since: float = 0.0  # marks older than this (epoch seconds) count as absent: an earlier run's
 
     def done(self, item: int) -> bool:
         return self.is_current(self.folder / f"{item}.done")

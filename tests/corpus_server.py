@@ -1,8 +1,10 @@
 """A real HTTP server on loopback that serves a corpus, and misbehaves on request.
 
-Routes: any file under `root` by its name; `/missing` answers 404; `/page.html` answers an
-HTML page with status 200; `/stall` sends headers and a few bytes, then nothing;
-`/trickle` sends a byte every 0.1 s.
+Routes: any file under `root` by its name, with an ETag and a Last-Modified (and 304 to a
+request whose If-None-Match still fits) unless `validators` is False; `/missing` answers
+404; `/page.html` answers an HTML page with status 200; `/stall` sends headers and a few
+bytes, then nothing; `/trickle` sends a byte every 0.1 s; `/slow-headers` sends its status
+line and headers one byte every 0.2 s, forever.
 
 Also runs as a script, to serve a folder on a compose network (the ingest image has the
 python3 it needs; see tests/containers/compose.parts.yml):
@@ -24,6 +26,7 @@ class CorpusServer:
         self.quiet = quiet  # else one line per request on stderr, as http.server writes it
         self.stop_stalling = threading.Event()
         self.delay_s = 0.0  # added before each file is served: a slow, far-away source
+        self.validators = True  # ETag and Last-Modified on files, and 304 when unchanged
         self.requests: list[str] = []  # paths asked for, in order
         self.server = ThreadingHTTPServer((host, port), self.make_handler())
         self.server.daemon_threads = True
@@ -70,17 +73,43 @@ class CorpusServer:
                     while not server.stop_stalling.wait(0.1):
                         self.wfile.write(b" ")
                         self.wfile.flush()
+                elif name == "slow-headers":
+                    head = b"HTTP/1.1 200 OK\r\n" + b"X-Padding: a\r\n" * 10_000
+                    for byte in head:
+                        if server.stop_stalling.wait(0.2):
+                            return
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
                 elif (server.root / name).is_file():
                     server.stop_stalling.wait(server.delay_s)
-                    body = (server.root / name).read_bytes()
-                    self.answer(HTTPStatus.OK, body, "application/json")
+                    self.answer_file(server.root / name)
                 else:
                     self.answer(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
 
-            def answer(self, status, body: bytes, kind: str):
+            def answer_file(self, path: Path):
+                body = path.read_bytes()
+                if not server.validators:
+                    self.answer(HTTPStatus.OK, body, "application/json")
+                    return
+                import email.utils
+                import hashlib
+
+                etag = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+                modified = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(HTTPStatus.NOT_MODIFIED)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                self.answer(HTTPStatus.OK, body, "application/json",
+                            {"ETag": etag, "Last-Modified": modified})
+
+            def answer(self, status, body: bytes, kind: str, headers: dict | None = None):
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
+                for header, value in (headers or {}).items():
+                    self.send_header(header, value)
                 self.end_headers()
                 self.wfile.write(body)
 

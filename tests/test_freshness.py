@@ -81,7 +81,7 @@ def test_editing_an_imported_module_reruns_its_step(ran_once):
 def test_a_changed_local_source_file_reruns_ingest_and_what_follows(ran_once):
     space, corpus = ran_once
     write_corpus(corpus, make_posts(250, seed=3))
-    result = space.run("run", "all", "-p", "ingest.force=true")
+    result = space.run("run", "all")
     assert result.returncode == 0
     status = statuses(space)
     assert status["ingest"][0] == "succeeded" and "changed" in status["ingest"][1]

@@ -42,7 +42,7 @@ def test_repository_notebooks_declare_their_parameters():
     model = read_parameters(REPO / "notebooks" / "3.model.ipynb")
     assert {"k", "method", "data_dir", "run_id"} <= model.keys()
     assert model["k"].default == 100 and model["method"].default == "PCA"
-    assert {"source", "force"} <= read_parameters(REPO / "notebooks" / "1.ingest.ipynb").keys()
+    assert {"source", "max_mb"} <= read_parameters(REPO / "notebooks" / "1.ingest.ipynb").keys()
     assert read_parameters(REPO / "notebooks" / "2.preprocess.ipynb")["min_size"].default == 50
 
 

@@ -125,7 +125,7 @@ def test_bad_downloads_fail_ingest_and_keep_the_good_copy(
         (corpus_server.root / route).write_bytes(body)
     before = space.files()
     result = space.run("run", "ingest", "-p", f"source={corpus_server.url}/{route}",
-                       "-p", "force=true", "-p", "timeout_s=1")
+                       "-p", "timeout_s=1")
     assert_failed_cleanly(space, result, before, "ingest", 1, message)
     assert "ingest failed at In [" in result.stderr.strip().splitlines()[-1]
 

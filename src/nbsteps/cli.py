@@ -8,8 +8,9 @@ import sys
 import threading
 from dataclasses import asdict
 
+from nbsteps.commands import runs, scaffold
 from nbsteps.errors import EXIT_FAILED, NbstepsError
-from nbsteps.execute import Progress
+from nbsteps.execute import Progress, RunOptions
 from nbsteps.notebook import block_slow_optional_imports
 from nbsteps.parameters import RUNNER_PARAMETERS, parse_assignment, read_parameters
 from nbsteps.pipeline import run_steps
@@ -53,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--host", default="127.0.0.1",
                            help="address to listen on (default: this machine only)")
     dashboard.add_argument("--no-browser", action="store_true")
+    scaffold.add_parsers(commands)
+    runs.add_parsers(commands, [folders])
     return parser
 
 
@@ -66,10 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("papermill").setLevel(logging.ERROR)
     logging.getLogger("traitlets").setLevel(logging.ERROR)
     try:
+        if args.command in scaffold.COMMANDS:  # they make or grow a project: none to load
+            return scaffold.run_command(args)
         project = load_project(args.project, args.data_dir, args.outputs_dir, args.logs_dir)
-        command = {"run": command_run, "params": command_params, "status": command_status,
-                   "dashboard": command_dashboard}[args.command]
-        return command(project, args)
+        commands = {"run": command_run, "params": command_params, "status": command_status,
+                    "dashboard": command_dashboard}
+        commands |= runs.COMMANDS
+        return commands[args.command](project, args)
     except NbstepsError as error:
         print(f"nbsteps: error: {error}", file=sys.stderr)
         return error.exit_code
@@ -79,10 +85,8 @@ def command_run(project, args) -> int:
     overrides = dict(parse_assignment(text) for text in args.param)
     cancel = threading.Event()
     install_cancel_handlers(cancel)
-    records = run_steps(
-        project, args.steps, overrides, force=args.force, cancel=cancel,
-        on_progress=print_progress, progress_bar=False,
-    )
+    options = RunOptions(force=args.force, cancel=cancel, on_progress=print_progress)
+    records = run_steps(project, args.steps, overrides, options)
     last = records[-1]
     if last.error:
         print(f"nbsteps: {last.error}", file=sys.stderr)

@@ -15,17 +15,17 @@ import signal
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbsteps import export, freshness
+from nbsteps import cellstats, export, freshness, metrics
 from nbsteps.errors import EXIT_CANCELLED, EXIT_FAILED, EXIT_KERNEL_DIED, MissingInputError
 from nbsteps.kernels import KernelPrestarter, start_kernel
-from nbsteps.notebook import count_code_cells
-from nbsteps.parameters import RUNNER_PARAMETERS, read_parameters, read_params_file, resolve_values
-from nbsteps.project import Project, Step
+from nbsteps.notebook import StepNotebook, read_notebook
+from nbsteps.parameters import RUNNER_PARAMETERS, read_params_file, resolve_values
+from nbsteps.project import RUN_ID_FIELD, Project, Step
 
 if TYPE_CHECKING:
     from jupyter_client import AsyncKernelManager
@@ -63,14 +63,37 @@ class Progress:
 ProgressCallback = Callable[[Progress], None]
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run: the same object for one step (run_step) and for several (run_steps)."""
+
+    force: bool = False  # run even when an earlier run's outputs are current
+    cancel: threading.Event | None = None  # set it to stop the kernel and record "cancelled"
+    on_progress: ProgressCallback | None = None  # called as each code cell starts
+    progress_bar: bool = False  # papermill's own tqdm bar
+    # A started kernel to run the notebook on (the dashboard's warm one); used for one run.
+    kernel: AsyncKernelManager | None = None
+    # Kernels started ahead of their steps (a pipeline run prepares the next ones).
+    kernels: KernelPrestarter | None = None
+    # Takes over writing the HTML copy (the pipeline's HTML worker); else written in place.
+    publish_html: Callable[[RunRecord], None] | None = None
+    on_execute: Callable[[], None] | None = None  # called once a step is going to execute
+
+
+DEFAULT_OPTIONS = RunOptions()
+
+
 def new_run_id(step: str) -> str:
     """`<step>_<UTC date>_<time>_<4 hex>`: step and time at a glance, unique under concurrency."""
     return f"{step}_{datetime.now(UTC):%Y-%m-%d_%H-%M-%S}_{secrets.token_hex(2)}"
 
 
-def resolve_parameters(step: Step, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Defaults from the notebook, then params/<step>.yaml, then the overrides; all checked."""
-    declared = read_parameters(step.notebook)
+def resolve_parameters(
+    step: Step, overrides: dict[str, Any], notebook: StepNotebook | None = None
+) -> dict[str, Any]:
+    """Defaults from the notebook, then params/<step>.yaml, then the overrides; all checked.
+    `notebook` is the step's notebook when already read."""
+    declared = (notebook or read_notebook(step.notebook)).parameters
     chosen = resolve_values(
         declared,
         (str(step.params_file.name), read_params_file(step.params_file)),
@@ -94,39 +117,32 @@ def run_step(
     project: Project,
     step_name: str,
     overrides: dict[str, Any] | None = None,
-    *,
-    force: bool = False,
-    on_progress: ProgressCallback | None = None,
-    cancel: threading.Event | None = None,
-    kernel: AsyncKernelManager | None = None,
-    progress_bar: bool = False,
-    publish_html: Callable[[RunRecord], None] | None = None,
-    kernels: KernelPrestarter | None = None,
-    on_execute: Callable[[], None] | None = None,
+    options: RunOptions = DEFAULT_OPTIONS,
+    notebook: StepNotebook | None = None,
 ) -> RunRecord:
     """Run one step and return its record; raises only when nothing ran (bad input).
 
-    The HTML copy is written before returning, unless `publish_html` takes it over (the
-    pipeline hands it to the HTML worker process so the next step need not wait for it).
+    The notebook is read once (or given, already read, by the pipeline). The HTML copy is
+    written before returning, unless `options.publish_html` takes it over (the pipeline
+    hands it to the HTML worker process so the next step need not wait for it).
     """
     step = project.step(step_name)
-    values = resolve_parameters(step, overrides or {})
+    notebook = notebook or read_notebook(step.notebook)
+    values = resolve_parameters(step, overrides or {}, notebook)
     inputs = check_inputs(project, step)
-    fingerprint = freshness.fingerprint_step(project, step, values, inputs)
+    fingerprint = freshness.fingerprint_step(project, notebook, values, inputs)
     previous, reason = freshness.find_reusable_run(project, step, fingerprint)
     run_id = new_run_id(step.name)
     record = start_record(project, step, run_id, values, fingerprint, reason)
-    if previous is not None and not force:
+    if previous is not None and not options.force:
         return finish_skipped(project, record, previous)
-    if force and previous is not None:
+    if options.force and previous is not None:
         record.reason = "forced (--force)"
-    if kernels is not None and kernel is None:
-        kernels.prepare(step.name)  # starts while papermill is imported
-    if on_execute is not None:
-        on_execute()
-    return execute_record(
-        project, step, record, on_progress, cancel, kernel, progress_bar, publish_html, kernels
-    )
+    if options.kernels is not None and options.kernel is None:
+        options.kernels.prepare(step.name)  # starts while papermill is imported
+    if options.on_execute is not None:
+        options.on_execute()
+    return execute_record(project, step, notebook, record, options)
 
 
 def start_record(
@@ -160,6 +176,7 @@ def finish_skipped(project: Project, record: RunRecord, previous: RunRecord) -> 
     record.reason = f"up to date: outputs of {origin}"
     record.notebook, record.html = previous.notebook, previous.html
     record.inputs, record.outputs = previous.inputs, previous.outputs
+    record.metrics = previous.metrics
     record.exit_code = 0
     step = project.step(record.step)
     for folder in step.run_folders(project.folders.data, origin):
@@ -170,18 +187,11 @@ def finish_skipped(project: Project, record: RunRecord, previous: RunRecord) -> 
 
 
 def execute_record(
-    project: Project,
-    step: Step,
-    record: RunRecord,
-    on_progress: ProgressCallback | None,
-    cancel: threading.Event | None,
-    kernel: AsyncKernelManager | None,
-    progress_bar: bool,
-    publish_html: Callable[[RunRecord], None] | None,
-    kernels: KernelPrestarter | None,
+    project: Project, step: Step, notebook: StepNotebook, record: RunRecord, options: RunOptions
 ) -> RunRecord:
     started = time.monotonic()
-    cancel = cancel or threading.Event()
+    if options.cancel is None:
+        options = replace(options, cancel=threading.Event())
     write_record(project.folders.outputs, record)
     log_path = Path(record.log)
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,8 +200,7 @@ def execute_record(
         handler = attach_log_file(log_stream)
         try:
             log.info("%s started (run %s): %s", step.name, record.run_id, record.reason)
-            outcome = execute_notebook(project, step, record, log_stream, on_progress, cancel,
-                                       kernel, progress_bar, kernels)
+            outcome = execute_notebook(project, notebook, record, log_stream, options)
             record.status, record.exit_code, record.error = outcome
             if record.status == SUCCEEDED:
                 collect_outputs(project, step, record)
@@ -201,7 +210,7 @@ def execute_record(
             report_outcome(record)
         finally:
             logging.getLogger().removeHandler(handler)
-    (publish_html or export.publish_html)(record)
+    (options.publish_html or export.publish_html)(record)
     return record
 
 
@@ -216,17 +225,9 @@ def attach_log_file(stream) -> logging.Handler:
 
 
 def execute_notebook(
-    project: Project,
-    step: Step,
-    record: RunRecord,
-    log_stream,
-    on_progress: ProgressCallback | None,
-    cancel: threading.Event,
-    kernel: AsyncKernelManager | None,
-    progress_bar: bool,
-    kernels: KernelPrestarter | None,
+    project: Project, notebook: StepNotebook, record: RunRecord, log_stream, options: RunOptions
 ) -> tuple[str, int, str | None]:
-    """(status, exit code, error line) of one papermill execution."""
+    """(status, exit code, error line) of one papermill execution; `options.cancel` is set."""
     # Imported here: papermill (with nbformat's schema validation) takes a second or more
     # to import, which a run whose every step is up to date should not pay.
     import papermill
@@ -234,28 +235,29 @@ def execute_notebook(
     from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
+    cancel = options.cancel
     parameters = dict(record.parameters)
-    declared = read_parameters(step.notebook)
     runner_values = {"data_dir": str(project.folders.data), "run_id": record.run_id}
-    parameters |= {name: value for name, value in runner_values.items() if name in declared}
-    km = kernel or (kernels.take(step.name) if kernels else None)
-    km = km or start_kernel(step.notebook, log_stream)
+    parameters |= {n: value for n, value in runner_values.items() if n in notebook.parameters}
+    km = options.kernel or (options.kernels.take(record.step) if options.kernels else None)
+    km = km or start_kernel(notebook, log_stream)
     done = threading.Event()
     watcher = threading.Thread(target=stop_kernel_on_cancel, args=(km, cancel, done), daemon=True)
     watcher.start()
+    monitor = cellstats.CellMonitor(getattr(km.provisioner, "pid", None))
     try:
         papermill.execute_notebook(
-            str(step.notebook),
+            str(notebook.path),
             record.notebook,
             parameters=parameters,
             kernel_name=km.kernel_name,
             language="python",
             km=km,
-            progress_bar=progress_bar,
+            progress_bar=options.progress_bar,
             log_output=False,  # cell output goes to the run log through the two files below
             stdout_file=log_stream,
             stderr_file=log_stream,
-            on_cell_start=progress_reporter(step, record, on_progress),
+            **cell_hooks(progress_reporter(notebook, record, options.on_progress), monitor),
         )
         outcome = (SUCCEEDED, 0, None)
     except PapermillExecutionError as error:
@@ -270,6 +272,8 @@ def execute_notebook(
                    f"{first_line(str(error))}")
     finally:
         done.set()
+        monitor.finish()  # reads the kernel's peak memory, so before it is shut down
+        record.cells, record.peak_rss_mb = monitor.cells, monitor.peak_rss_mb()
         run_sync(km.shutdown_kernel)(now=True)
     if cancel.is_set():
         return (CANCELLED, EXIT_CANCELLED, f"{record.step} cancelled")
@@ -301,11 +305,13 @@ def signal_kernel(km: AsyncKernelManager, signum: int) -> None:
         os.killpg(pid, signum)
 
 
-def progress_reporter(step: Step, record: RunRecord, on_progress: ProgressCallback | None):
+def progress_reporter(
+    notebook: StepNotebook, record: RunRecord, on_progress: ProgressCallback | None
+):
     """An nbclient on_cell_start hook that reports "code cell i of n" with elapsed seconds."""
     started = time.monotonic()
     # papermill adds one code cell, the injected parameters, to the notebook's own.
-    total = count_code_cells(step.notebook) + 1
+    total = notebook.code_cells + 1
     position = 0
 
     def on_cell_start(cell, cell_index):
@@ -320,6 +326,20 @@ def progress_reporter(step: Step, record: RunRecord, on_progress: ProgressCallba
     return on_cell_start
 
 
+def cell_hooks(report_progress, monitor: cellstats.CellMonitor) -> dict[str, Callable]:
+    """nbclient's per-cell hooks: progress and the cell's time and memory.
+
+    The end of a cell is `on_cell_executed`: nbclient 0.11 calls `on_cell_complete` as
+    soon as the cell is sent to the kernel, before it has run.
+    """
+
+    def on_cell_start(cell, cell_index):
+        report_progress(cell, cell_index)
+        monitor.on_cell_start(cell, cell_index)
+
+    return {"on_cell_start": on_cell_start, "on_cell_executed": monitor.on_cell_executed}
+
+
 def first_line(text: str) -> str:
     lines = [line.strip() for line in str(text).splitlines() if line.strip()]
     return lines[0] if lines else ""
@@ -328,6 +348,10 @@ def first_line(text: str) -> str:
 def collect_outputs(project: Project, step: Step, record: RunRecord) -> None:
     """List the declared outputs with their digests; a missing one fails the step."""
     data = project.folders.data
+    changed = freshness.check_inputs_unchanged(step, record.fingerprint or {}, data)
+    if changed:
+        record.status, record.exit_code, record.error = FAILED, EXIT_FAILED, changed
+        return
     record.inputs = [describe_file(data / p, data) for p in step.inputs]
     missing = [p for p in step.output_paths(data, record.run_id) if not p.is_file()]
     if missing:
@@ -335,8 +359,23 @@ def collect_outputs(project: Project, step: Step, record: RunRecord) -> None:
         record.error = f"{step.name} finished but did not write {missing[0]}"
         return
     record.outputs = [describe_file(p, data) for p in step.output_paths(data, record.run_id)]
+    if step.metrics:
+        collect_metrics(step, record, data)
+        if record.status != SUCCEEDED:
+            return
     for folder in step.run_folders(data, record.run_id):
         link_latest(folder, folder.parent / "latest")
+
+
+def collect_metrics(step: Step, record: RunRecord, data: Path) -> None:
+    """Copy the scalars of the step's metrics file into the record; a file that is not a
+    JSON object fails the step, as a missing output does."""
+    try:
+        path = data / step.metrics.replace(RUN_ID_FIELD, record.run_id)
+        record.metrics = metrics.read_metrics(path)
+    except ValueError as error:
+        record.status, record.exit_code = FAILED, EXIT_FAILED
+        record.error = f"{step.name} wrote a metrics file nbsteps cannot read: {error}"
 
 
 def remove_partial_outputs(project: Project, step: Step, run_id: str) -> None:

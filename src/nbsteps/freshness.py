@@ -7,7 +7,6 @@ skipped only when an earlier successful run has the same fingerprint and its out
 still there, byte for byte.
 """
 
-import ast
 import functools
 import hashlib
 import json
@@ -16,24 +15,28 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from nbsteps.notebook import read_cells
+from nbsteps import remote
+from nbsteps.notebook import StepNotebook
 from nbsteps.project import Project, Step
 from nbsteps.records import SKIPPED, SUCCEEDED, RunRecord, hash_file, read_history
 
 
 def fingerprint_step(
-    project: Project, step: Step, values: dict[str, Any], inputs: list[Path]
+    project: Project, notebook: StepNotebook, values: dict[str, Any], inputs: list[Path]
 ) -> dict[str, Any]:
     data = project.folders.data
     # Each input is read once: its digest serves both its own entry and the upstream lookup.
     input_digests = {str(p.relative_to(data)): hash_file(p) for p in inputs}
     return {
-        "notebook": hash_file(step.notebook),
-        "modules": {p.name: hash_file(p) for p in find_local_modules(step.notebook)},
+        "notebook": notebook.sha256,
+        "modules": {module.path.name: module.sha256 for module in notebook.local_modules},
         "parameters": values,
         "data_dir": str(data),
         "inputs": input_digests,
-        "files": {name: hash_file(p) for name, p in find_file_parameters(project, values)},
+        "files": {
+            name: hash_file(p) for name, p in find_file_parameters(notebook.path.parent, values)
+        },
+        "remote": remote.check_remote_sources(values, known_validators(project, notebook)),
         "upstream": {
             relative: upstream_digest(project, relative, sha256)
             for relative, sha256 in input_digests.items()
@@ -46,54 +49,58 @@ def digest(value: Any) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def find_local_modules(notebook: Path) -> list[Path]:
-    """Modules beside the notebook that it imports, directly or through each other."""
-    folder = notebook.parent
-    pending = [cell.source for cell in read_cells(notebook) if cell.kind == "code"]
-    found: dict[str, Path] = {}
-    while pending:
-        for name in imported_names(pending.pop()):
-            path = folder / f"{name}.py"
-            if name not in found and path.is_file():
-                found[name] = path
-                pending.append(path.read_text(encoding="utf-8"))
-    return sorted(found.values())
-
-
-def imported_names(source: str) -> set[str]:
-    """The top-level names of the modules `source` imports (`scipy` for scipy.sparse)."""
-    return {module.split(".")[0] for module in imported_modules(source)}
-
-
-def imported_modules(source: str) -> set[str]:
-    """The modules `source` imports, by their full dotted names; relative imports left out."""
-    # Notebook cells may hold IPython syntax (%matplotlib) that ast cannot read: drop it.
-    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
-    try:
-        tree = ast.parse("\n".join(lines))
-    except SyntaxError:
-        return set()
-    modules = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            modules.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            modules.add(node.module)
-    return modules
-
-
-def find_file_parameters(project: Project, values: dict[str, Any]) -> list[tuple[str, Path]]:
-    """Parameters naming a local file (ingest's `source` as a path) are inputs too."""
+def find_file_parameters(folder: Path, values: dict[str, Any]) -> list[tuple[str, Path]]:
+    """Parameters naming a local file (a path given as `source`) are inputs too; `folder`
+    is the notebook's, where its kernel works."""
     files = []
     for name, value in values.items():
         candidates = value if isinstance(value, list) else [value]
         for index, candidate in enumerate(candidates):
             if not isinstance(candidate, str) or "://" in candidate or not candidate:
                 continue
-            path = Path(candidate) if Path(candidate).is_absolute() else project.root / candidate
-            if path.is_file():
+            path = resolve_parameter_path(folder, candidate)
+            if path is not None and path.is_file():
                 files.append((f"{name}[{index}]" if isinstance(value, list) else name, path))
     return files
+
+
+def resolve_parameter_path(folder: Path, text: str) -> Path | None:
+    """The file a path-valued parameter names, found as the kernel finds it: the kernel
+    works in the notebook's folder, so a relative path is relative to that folder (not to
+    the project root, nor to where nbsteps was started). None if it is no path at all."""
+    try:
+        path = Path(text).expanduser()
+        return path if path.is_absolute() else folder / path
+    except (ValueError, RuntimeError):  # a NUL byte, an unknown ~user
+        return None
+
+
+def known_validators(project: Project, notebook: StepNotebook) -> dict[str, dict]:
+    """ETag and Last-Modified of each URL, as the newest successful run found them."""
+    steps = [name for name, step in project.steps.items() if step.notebook == notebook.path]
+    for record in read_history(project.folders.outputs, steps):
+        if record.status in (SUCCEEDED, SKIPPED) and isinstance(record.fingerprint, dict):
+            found = record.fingerprint.get("remote")
+            if isinstance(found, dict) and found:
+                return found
+    return {}
+
+
+def check_inputs_unchanged(step: Step, fingerprint: dict[str, Any], data: Path) -> str | None:
+    """What changed among the step's inputs since the run hashed them at its start, if any:
+    another run (a preprocess finishing during a model run) may replace a file this run
+    read, and the record must not list a digest of data the run never saw."""
+    for relative, digest_then in fingerprint.get("inputs", {}).items():
+        path = data / relative
+        if not path.is_file() or hash_file(path) != digest_then:
+            return f"input {relative} changed while {step.name} ran; run it again"
+    folder = step.notebook.parent
+    files = dict(find_file_parameters(folder, fingerprint.get("parameters", {})))
+    for name, digest_then in fingerprint.get("files", {}).items():
+        path = files.get(name)
+        if path is None or hash_file(path) != digest_then:
+            return f"the file parameter {name} names changed while {step.name} ran; run it again"
+    return None
 
 
 def upstream_digest(project: Project, relative: str, current: str) -> str | None:
@@ -161,6 +168,7 @@ def describe_change(old: dict[str, Any], new: dict[str, Any]) -> str:
         "modules": "imported module changed",
         "inputs": "input changed",
         "files": "input file changed",
+        "remote": "remote source changed",
         "upstream": "upstream step changed",
         "environment": "environment changed",
         "data_dir": "data folder changed",

@@ -10,14 +10,12 @@ the notebook's own local modules are left for it to import fresh.
 """
 
 import logging
-import sys
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from nbsteps.freshness import find_local_modules, imported_modules
-from nbsteps.notebook import read_cells
+from nbsteps.notebook import StepNotebook, read_notebook
 
 log = logging.getLogger("nbsteps")
 
@@ -61,29 +59,19 @@ class KernelStartError(WarmUpError):
     """The kernel process died before answering: worth another try."""
 
 
-def find_imports(notebook: Path) -> list[str]:
-    """The modules (full dotted names: scipy.sparse, not scipy) the notebook and its local
-    modules import; local and standard-library ones left out."""
-    local = find_local_modules(notebook)
-    sources = [cell.source for cell in read_cells(notebook) if cell.kind == "code"]
-    sources += [path.read_text(encoding="utf-8") for path in local]
-    modules = set().union(*(imported_modules(source) for source in sources))
-    skipped = {path.stem for path in local} | set(sys.stdlib_module_names)
-    return sorted(module for module in modules if module.split(".")[0] not in skipped)
-
-
-def start_kernel(notebook: Path, log_stream=None, warm_up: str = ""):
-    """A started kernel (an async manager) in the notebook's folder, with the notebook's
-    imports loaded and then `warm_up` run; WarmUpError if that fails (the kernel is gone).
+def start_kernel(notebook: StepNotebook, log_stream=None, warm_up: str = ""):
+    """A started kernel (an async manager) in the notebook's folder, with what the notebook
+    and its local modules import loaded (StepNotebook.imports) and then `warm_up` run;
+    WarmUpError if that fails (the kernel is gone).
 
     An async manager: run_step drives and shuts it down on the thread that runs the
     notebook, with that thread's own event loop.
     """
     from jupyter_core.utils import run_sync
 
-    code = PRELOAD_CODE.format(names=find_imports(notebook), code=warm_up)
+    code = PRELOAD_CODE.format(names=list(notebook.imports), code=warm_up)
     for attempt in range(1, START_ATTEMPTS + 1):
-        km = launch_kernel(notebook.parent, log_stream)
+        km = launch_kernel(notebook.path.parent, log_stream)
         try:
             run_silently(km, code)
             return km
@@ -168,8 +156,8 @@ class KernelPrestarter:
     and prepares the next two steps', which then start while this step runs.
     """
 
-    def __init__(self, plan: list[tuple[str, Path]]) -> None:
-        self.plan = plan  # (step, notebook) in pipeline order
+    def __init__(self, plan: list[tuple[str, StepNotebook]]) -> None:
+        self.plan = plan  # (step, its notebook) in pipeline order
         # Two at a time: the next two steps' kernels start while the current step runs.
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nbsteps-kernel")
         self.started: dict[str, Future] = {}
@@ -208,7 +196,8 @@ class KernelPool:
     """Keeps one warm kernel ready for a notebook. Thread-safe; `close()` when done."""
 
     def __init__(self, notebook: Path, warm_up: str = ""):
-        """Kernels for `notebook` (start_kernel's), with the project's `warm_up` code run."""
+        """Kernels for `notebook` (start_kernel's), with the project's `warm_up` code run.
+        The notebook is read again for each kernel: an edit between runs is seen."""
         self.notebook = Path(notebook)
         self.warm_up = warm_up
         self._lock = threading.Lock()
@@ -228,7 +217,7 @@ class KernelPool:
         self._wait_for_run(after)
         if self._closed:
             raise RuntimeError("the kernel pool is closed")
-        return start_kernel(self.notebook, warm_up=self.warm_up)
+        return start_kernel(read_notebook(self.notebook), warm_up=self.warm_up)
 
     def _wait_for_run(self, previous: Future | None) -> None:
         """Wait until the kernel handed out before has done its run (run_step shuts it down),

@@ -1,12 +1,14 @@
 """Run several steps in pipeline order, stopping at the first one that does not succeed."""
 
-from typing import Any
+from dataclasses import replace
 
 from nbsteps.errors import ParameterError, UsageError
-from nbsteps.execute import resolve_parameters, run_step
+from nbsteps.execute import DEFAULT_OPTIONS, RunOptions, resolve_parameters, run_step
 from nbsteps.export import HtmlWorker
 from nbsteps.kernels import KernelPrestarter
+from nbsteps.notebook import read_notebook
 from nbsteps.project import Project
+from nbsteps.prune import apply_retention
 from nbsteps.records import SKIPPED, SUCCEEDED, RunRecord
 
 
@@ -48,26 +50,30 @@ def run_steps(
     project: Project,
     names: list[str],
     overrides: dict[str, str] | None = None,
-    **options: Any,
+    options: RunOptions = DEFAULT_OPTIONS,
 ) -> list[RunRecord]:
     """Run the steps in order; the records of those that ran, the last one the one that stopped."""
     steps = select_steps(project, names)
     per_step = split_overrides(project, steps, overrides or {})
+    # Each notebook is read once for the whole run.
+    notebooks = {step: read_notebook(project.step(step).notebook) for step in steps}
     for step in steps:  # every step's parameters are checked before the first one runs
-        resolve_parameters(project.step(step), per_step[step])
+        resolve_parameters(project.step(step), per_step[step], notebooks[step])
     records = []
-    kernels = KernelPrestarter([(step, project.step(step).notebook) for step in steps])
+    kernels = KernelPrestarter(list(notebooks.items()))
     # HTML copies are written by a process of their own while the next step runs: no step
     # reads them, so they need not hold up the pipeline; all are written before returning.
     exporter = HtmlWorker()
+    step_options = replace(options, publish_html=exporter.submit, kernels=kernels,
+                           on_execute=exporter.start)
     try:
         for step in steps:
-            record = run_step(project, step, per_step[step], publish_html=exporter.submit,
-                              kernels=kernels, on_execute=exporter.start, **options)
+            record = run_step(project, step, per_step[step], step_options, notebooks[step])
             records.append(record)
             if record.status not in (SUCCEEDED, SKIPPED):
                 break
     finally:
         kernels.close()
         exporter.finish()
+    apply_retention(project)  # pipeline.yaml's `retention:`, if any: old runs go
     return records

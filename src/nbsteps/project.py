@@ -1,12 +1,14 @@
 """Where a project's steps, parameters and folders are: pipeline.yaml plus three folders."""
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from nbsteps.errors import UsageError
+from nbsteps.metrics import check_metrics_entry
+from nbsteps.retention import check_retention
 
 PIPELINE_FILE = "pipeline.yaml"
 RUN_ID_FIELD = "{run_id}"
@@ -27,6 +29,7 @@ class Step:
     params_file: Path
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    metrics: str | None = None  # one of the outputs, a JSON file whose scalars are recorded
 
     def output_paths(self, data_dir: Path, run_id: str) -> list[Path]:
         return [data_dir / p.replace(RUN_ID_FIELD, run_id) for p in self.outputs]
@@ -53,6 +56,7 @@ class Project:
     root: Path
     steps: dict[str, Step]
     folders: Folders
+    settings: dict = field(default_factory=dict)  # the whole parsed pipeline.yaml
 
     def step(self, name: str) -> Step:
         if name not in self.steps:
@@ -86,22 +90,29 @@ def load_project(
     """Read pipeline.yaml; folders come from the arguments, else the environment, else the root."""
     root = root or os.environ.get("NBSTEPS_PROJECT")
     root = Path(root).resolve() if root else find_project_root(Path.cwd().resolve())
-    steps = read_steps(root)
+    settings = read_settings(root)
+    steps = read_steps(root, settings)
+    check_retention(settings.get("retention"))
     given = {"data": data_dir, "outputs": outputs_dir, "logs": logs_dir}
     folders = {
         name: Path(given[name] or os.environ.get(variable) or root / name).resolve()
         for name, variable in FOLDER_VARIABLES.items()
     }
-    return Project(root=root, steps=steps, folders=Folders(**folders))
+    return Project(root=root, steps=steps, folders=Folders(**folders), settings=settings)
 
 
-def read_steps(root: Path) -> dict[str, Step]:
+def read_settings(root: Path) -> dict:
     path = root / PIPELINE_FILE
     try:
         spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as error:
         raise UsageError(f"cannot read {path}: {error}") from error
-    entries = spec.get("steps") if isinstance(spec, dict) else None
+    return spec if isinstance(spec, dict) else {}
+
+
+def read_steps(root: Path, spec: dict) -> dict[str, Step]:
+    path = root / PIPELINE_FILE
+    entries = spec.get("steps")
     if not isinstance(entries, dict) or not entries:
         raise UsageError(f"{path} must have a `steps:` mapping of step names to notebooks")
     return {name: parse_step(root, name, entry) for name, entry in entries.items()}
@@ -110,10 +121,12 @@ def read_steps(root: Path) -> dict[str, Step]:
 def parse_step(root: Path, name: str, entry: object) -> Step:
     if not isinstance(entry, dict) or "notebook" not in entry:
         raise UsageError(f"{PIPELINE_FILE}: step {name!r} needs a `notebook:` path")
+    outputs = tuple(entry.get("outputs", ()))
     return Step(
         name=name,
         notebook=root / entry["notebook"],
         params_file=root / "params" / f"{name}.yaml",
         inputs=tuple(entry.get("inputs", ())),
-        outputs=tuple(entry.get("outputs", ())),
+        outputs=outputs,
+        metrics=check_metrics_entry(name, entry.get("metrics"), outputs),
     )

@@ -43,6 +43,9 @@ class RunRecord:
     fingerprint: str | None = None
     reason: str | None = None  # why the step ran, or for a skip, which run it reuses
     reused_run: str | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)  # scalars of the step's metrics file
+    cells: list[dict[str, Any]] = field(default_factory=list)  # {index, seconds, peak_rss_mb}
+    peak_rss_mb: float | None = None  # the kernel's peak resident memory over the run
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"

@@ -31,7 +31,9 @@ REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO.parent / "shared" / "data" / "qanon" / "posts.json"
 CORPUS_OVERRIDE = Path(__file__).resolve().parent / "compose.corpus.yml"
 PARTS_OVERRIDE = Path(__file__).resolve().parent / "compose.parts.yml"
-STEPS = ("ingest", "preprocess", "model")
+PIPELINE_FILE = REPO / "pipeline.yaml"
+# The repository's steps, read from its pipeline.yaml: no generic test names them.
+STEPS = tuple(yaml.safe_load(PIPELINE_FILE.read_text())["steps"])
 FOLDERS = ("data", "outputs", "logs")
 # Neither root nor the usual first user (1000), so an ownership check means something.
 TEST_UID = TEST_GID = 1234

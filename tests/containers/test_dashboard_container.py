@@ -6,9 +6,7 @@ then the model), serving nothing but what it links to, and stopping promptly.
 """
 
 import json
-import re
 import time
-import tomllib
 import urllib.error
 import urllib.request
 
@@ -16,7 +14,8 @@ import pytest
 import yaml
 
 from tests.containers.conftest import REPO, TEST_GID, TEST_UID, describe, inspect, run
-from tests.containers.test_dockerfiles import hadolint, normalize, read_pins
+from tests.containers.test_dockerfiles import DOCKERFILE, stages
+from tests.containers.test_images import VERSIONS_CHECK, in_image
 from tests.dashboard.conftest import (
     close_context,
     free_port,
@@ -25,61 +24,42 @@ from tests.dashboard.conftest import (
     wait_for_state,
     wait_for_text,
 )
+from tests.test_pins import read_constraints, requirement_names
 
 pytestmark = pytest.mark.containers
 
-DOCKERFILE = REPO / "containers" / "dashboard" / "Dockerfile"
-MODEL_DOCKERFILE = REPO / "containers" / "model" / "Dockerfile"
 HEALTHY_S = 120
 RUN_MS = 300_000
-
-
-def instructions(dockerfile) -> list[str]:
-    """The Dockerfile's instructions, continuation lines joined, comments dropped."""
-    text = re.sub(r"\\\n\s*", " ", dockerfile.read_text())
-    return [line.strip() for line in text.splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
 
 
 def compose_service() -> dict:
     return yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["dashboard"]
 
 
-def test_dockerfile_passes_hadolint():
-    result = run([hadolint(), str(DOCKERFILE)], check=False)
-    assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_the_first_layers_are_the_model_images_so_the_two_share_them():
-    model, dashboard = instructions(MODEL_DOCKERFILE), instructions(DOCKERFILE)
-    shared = next(i for i, line in enumerate(model) if line.startswith("RUN python3 -m venv"))
-    assert dashboard[: shared + 1] == model[: shared + 1]
+def test_the_dashboard_stage_is_built_on_a_steps_deps_with_a_healthcheck_without_curl():
+    dashboard = stages(DOCKERFILE)["dashboard"]
+    assert dashboard[0] == "FROM deps AS dashboard"
     assert dashboard.index('ENTRYPOINT ["nbsteps", "dashboard"]') > dashboard.index(
-        "COPY notebooks/*.py notebooks/*.ipynb ./notebooks/")
+        "COPY notebooks/ ./notebooks/")
     assert any(line.startswith("USER ") for line in dashboard)
     assert any(line.startswith("HEALTHCHECK ") and "curl" not in line for line in dashboard)
 
 
-def test_requirements_are_the_model_and_preprocess_pins_plus_the_dashboard_extra():
-    """The page runs the model step, and preprocess when its data is missing."""
-    folder = REPO / "containers"
-    model = read_pins((folder / "model" / "requirements.txt").read_text().splitlines())
-    preprocess = read_pins((folder / "preprocess" / "requirements.txt").read_text().splitlines())
-    dashboard = read_pins((folder / "dashboard" / "requirements.txt").read_text().splitlines())
-    extra = read_pins(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-                      ["optional-dependencies"]["dashboard"])
-    assert dashboard == model | preprocess | extra
-    frozen = read_pins(line for line in (REPO / "constraints.txt").read_text().splitlines()
-                       if "==" in line)
-    assert {normalize(n): v for n, v in extra.items()} == {
-        n: frozen.get(n) for n in map(normalize, extra)}
+def test_the_image_holds_every_steps_requirements_and_the_dashboards(dashboard_image):
+    """The page runs its step, and the earlier ones when their data is missing."""
+    names = sorted({name for path in (REPO / "containers" / "requirements").glob("*.txt")
+                    for name in requirement_names(path.read_text().splitlines())})
+    result = in_image(dashboard_image, "python3", "-c", VERSIONS_CHECK, *names)
+    pins = read_constraints()
+    assert json.loads(result.stdout) == {n: pins[n] for n in names}
 
 
 def test_compose_publishes_on_loopback_and_waits_for_nothing():
     service = compose_service()
     assert service["ports"] == ["${DASHBOARD_BIND:-127.0.0.1}:${DASHBOARD_PORT:-8866}:8866"]
     assert "depends_on" not in service and "network_mode" not in service
-    assert service["build"]["dockerfile"] == "containers/dashboard/Dockerfile"
+    assert (service["build"]["dockerfile"], service["build"]["target"]) == (
+        "containers/Dockerfile", "dashboard")
     assert service["restart"] == "unless-stopped" and service["init"] is True
     assert service["user"] == "${UID:-1000}:${GID:-1000}"
     assert {"./data:/data", "./outputs:/outputs", "./logs:/logs",

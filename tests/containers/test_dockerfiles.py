@@ -1,35 +1,22 @@
-"""Static checks of the container files: hadolint, pins, and the compose file's shape."""
+"""Static checks of the container files: hadolint, the one Dockerfile's stages, and the
+compose file's shape. Steps come from pipeline.yaml: nothing here names the example's."""
 
 import re
 import shutil
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.containers.conftest import REPO, STEPS, run
+from tests.containers.conftest import PIPELINE_FILE, REPO, STEPS, run
 
 pytestmark = pytest.mark.containers
 
-DOCKERFILES = {step: REPO / "containers" / step / "Dockerfile" for step in STEPS}
-PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)$")
-
-
-def normalize(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def read_pins(lines) -> dict[str, str]:
-    pins = {}
-    for line in lines:
-        line = line.split("#", 1)[0].strip()
-        if line:
-            match = PIN.match(line)
-            assert match, f"not an exact pin: {line!r}"
-            pins[normalize(match.group(1))] = match.group(2)
-    return pins
+DOCKERFILE = REPO / "containers" / "Dockerfile"
+TEMPLATE_DOCKERFILE = (REPO / "src" / "nbsteps" / "templates" / "project" / "containers"
+                       / "Dockerfile")
+REQUIREMENTS = REPO / "containers" / "requirements"
 
 
 def hadolint() -> str:
@@ -40,70 +27,115 @@ def hadolint() -> str:
     return found
 
 
-@pytest.mark.parametrize("step", STEPS)
-def test_dockerfile_passes_hadolint(step):
-    result = run([hadolint(), str(DOCKERFILES[step])], check=False)
+def instructions(dockerfile: Path) -> list[str]:
+    """The Dockerfile's instructions, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n\s*", " ", dockerfile.read_text())
+    return [line.strip() for line in text.splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def stages(dockerfile: Path) -> dict[str, list[str]]:
+    """Each stage's instructions, by the stage's name (`FROM x AS name`)."""
+    found: dict[str, list[str]] = {}
+    current = None
+    for line in instructions(dockerfile):
+        match = re.match(r"FROM (\S+) AS (\S+)$", line, re.I)
+        if match:
+            current = match.group(2)
+            found[current] = [line]
+        elif current:
+            found[current].append(line)
+    return found
+
+
+def compose_services() -> dict:
+    return yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]
+
+
+@pytest.mark.parametrize("dockerfile", [DOCKERFILE, TEMPLATE_DOCKERFILE],
+                         ids=["repository", "init-template"])
+def test_dockerfile_passes_hadolint(dockerfile):
+    result = run([hadolint(), str(dockerfile)], check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("step", STEPS)
-def test_dependencies_are_installed_before_project_files_are_copied(step):
-    lines = [line.strip() for line in DOCKERFILES[step].read_text().splitlines()]
-    where = {key: next(i for i, line in enumerate(lines) if line.startswith(key))
-             for key in ("RUN python3 -m venv", "COPY notebooks/", "COPY params/", "ENTRYPOINT")}
-    assert where["RUN python3 -m venv"] < where["COPY notebooks/"] < where["ENTRYPOINT"]
-    assert where["RUN python3 -m venv"] < where["COPY params/"]
-    assert f'ENTRYPOINT ["nbsteps", "run", "{step}"]' in lines
+def test_one_dockerfile_has_a_shared_base_a_deps_stage_per_step_and_the_final_stages():
+    found = stages(DOCKERFILE)
+    assert list(found) == ["base", "deps", "step", "dashboard"]
+    assert found["deps"][0] == "FROM base AS deps"
+    assert found["step"][0] == "FROM deps AS step"
+    assert found["dashboard"][0] == "FROM deps AS dashboard", "not built on the step's deps"
+    assert any("useradd" in line for line in found["base"]), "the user is made once, in base"
+    assert "COPY containers/requirements/${STEP}.txt /tmp/pins/requirements.txt" in found["deps"]
 
 
-@pytest.mark.parametrize("step", STEPS)
-def test_requirements_are_exact_pins_that_agree_with_the_project(step):
-    pins = read_pins((REPO / "containers" / step / "requirements.txt").read_text().splitlines())
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    declared = read_pins([*project["dependencies"],
-                          *project.get("optional-dependencies", {}).get(step, [])])
-    assert {n: pins.get(n) for n in declared} == declared, "pyproject.toml pins differ"
-    constraints = REPO / "constraints.txt"
-    if constraints.is_file():
-        frozen = {}
-        for line in constraints.read_text().splitlines():
-            match = PIN.match(line.split("#", 1)[0].strip())
-            if match:
-                frozen[normalize(match.group(1))] = match.group(2)
-        assert {n: frozen.get(n, v) for n, v in pins.items()} == pins, "constraints.txt differs"
+@pytest.mark.parametrize("stage", ["step", "dashboard"])
+def test_dependencies_are_installed_before_project_files_are_copied(stage):
+    lines = stages(DOCKERFILE)[stage]
+    first_copy = next(i for i, line in enumerate(lines) if line.startswith("COPY notebooks/"))
+    installs = [i for i, line in enumerate(lines) if "pip install" in line and "-r " in line]
+    assert all(i < first_copy for i in installs)
+    assert lines.index("COPY params/ ./params/") > max(installs, default=-1)
+    assert any(line.startswith("USER ${UID}:${GID}") for line in lines)
 
 
-def test_compose_and_dockerfiles_default_to_the_same_base_image():
-    compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-    defaults = set()
+def test_every_pip_install_takes_its_versions_from_the_constraints():
+    for dockerfile in (DOCKERFILE, TEMPLATE_DOCKERFILE):
+        for line in instructions(dockerfile):
+            if "pip install" in line and "--no-deps" not in line:
+                assert "-c /tmp/pins/constraints.txt" in line, (dockerfile, line)
+
+
+def test_every_step_has_a_requirements_file_and_every_file_a_step():
+    files = {path.stem for path in REQUIREMENTS.glob("*.txt")}
+    assert files == {*STEPS, "dashboard"}
+
+
+def test_every_step_is_a_service_built_from_the_one_dockerfile():
+    services = compose_services()
     for step in STEPS:
-        match = re.search(r"^ARG BASE_IMAGE=(\S+)$", DOCKERFILES[step].read_text(), re.M)
-        defaults.add(match.group(1))
-        arg = compose["services"][step]["build"]["args"]["BASE_IMAGE"]
+        build = services[step]["build"]
+        assert (build["context"], build["dockerfile"], build["target"]) == (
+            ".", "containers/Dockerfile", "step")
+        assert build["args"]["STEP"] == step
+    dashboard = services["dashboard"]["build"]
+    assert (dashboard["dockerfile"], dashboard["target"]) == ("containers/Dockerfile",
+                                                              "dashboard")
+    assert dashboard["args"]["STEP"] in STEPS
+
+
+def test_compose_and_dockerfile_default_to_the_same_base_image():
+    defaults = {re.search(r"^ARG BASE_IMAGE=(\S+)$", DOCKERFILE.read_text(), re.M).group(1)}
+    for service in compose_services().values():
+        arg = service["build"]["args"]["BASE_IMAGE"]
         defaults.add(re.fullmatch(r"\$\{BASE_IMAGE:-(\S+)\}", arg).group(1))
     assert len(defaults) == 1, defaults
     assert re.fullmatch(r"python:3\.12\.\d+-slim-bookworm", defaults.pop())
 
 
-def test_compose_file_chains_one_shot_steps():
+def producers() -> dict[str, str]:
+    """Output path -> the step that writes it, from pipeline.yaml."""
+    steps = yaml.safe_load(PIPELINE_FILE.read_text())["steps"]
+    return {output: name for name, step in steps.items() for output in step.get("outputs", [])}
+
+
+def test_compose_file_runs_each_step_after_the_steps_it_reads_from():
     compose = yaml.safe_load((REPO / "docker-compose.yml").read_text())
     assert "version" not in compose, "Compose Specification: no `version:` key"
-    services = compose["services"]
-    for previous, step in zip((None, *STEPS), STEPS, strict=False):
-        service = services[step]
-        assert service["build"]["context"] == "."
-        assert service["build"]["dockerfile"] == f"containers/{step}/Dockerfile"
+    steps = yaml.safe_load(PIPELINE_FILE.read_text())["steps"]
+    made_by = producers()
+    for step in STEPS:
+        service = compose["services"][step]
         assert service["restart"] == "no" and service["init"] is True
         assert service["user"] == "${UID:-1000}:${GID:-1000}"
         assert "ports" not in service
         assert "./params:/app/params:ro" in service["volumes"]
         for folder in ("data", "outputs", "logs"):
             assert f"./{folder}:/{folder}" in service["volumes"]
-        if previous:
-            assert service["depends_on"] == {
-                previous: {"condition": "service_completed_successfully"}}
-        else:
-            assert "depends_on" not in service
+        upstream = {made_by[path] for path in steps[step].get("inputs", []) if path in made_by}
+        # Long form only: the short form waits for the container to start, not to finish.
+        assert service.get("depends_on", {}) == {
+            name: {"condition": "service_completed_successfully"} for name in upstream}
 
 
 def test_dockerignore_keeps_runs_and_repository_clutter_out_of_the_context():

@@ -1,5 +1,7 @@
-"""The step images: built from nothing, each holding only what its notebook needs, non-root,
-no compiler or pip cache left, and a notebook edit rebuilding from the cached dependencies."""
+"""The step images: built from nothing from the one Dockerfile, each with its step's
+requirements at the pinned versions, non-root, no compiler or pip cache left, the entrypoint
+running its step, and a notebook edit rebuilding from the cached dependencies. Steps come
+from pipeline.yaml (the example's own isolation checks: test_example_images.py)."""
 
 import json
 import re
@@ -7,21 +9,30 @@ import shutil
 import time
 
 import pytest
+import yaml
 
-from tests.containers.conftest import STEPS, Compose, compose_env, describe, remove_images, run
+from tests.containers.conftest import (
+    PIPELINE_FILE,
+    REPO,
+    STEPS,
+    Compose,
+    compose_env,
+    describe,
+    remove_images,
+    run,
+)
+from tests.test_pins import read_constraints, requirement_names
 
 pytestmark = pytest.mark.containers
 
-# What each image must import, and what it must not be able to.
-IMPORTS = {
-    "ingest": (["nbsteps", "papermill", "ipykernel", "nbconvert", "yaml", "urllib.request"],
-               ["pandas", "sklearn", "numpy", "matplotlib", "scipy", "pyarrow"]),
-    "preprocess": (["nbsteps", "papermill", "pandas", "pyarrow"],
-                   ["sklearn", "matplotlib", "scipy"]),
-    # fastparquet reads the table: pyarrow would add 163 MB to the image.
-    "model": (["nbsteps", "papermill", "pandas", "fastparquet", "numpy", "scipy", "sklearn",
-               "matplotlib"], ["pyarrow"]),
-}
+
+
+def in_image(image: str, *command: str, user: str | None = None, check: bool = True):
+    options = ["--user", user] if user else []
+    return run(["docker", "run", "--rm", "--network", "none", *options, "--entrypoint",
+                command[0], image, *command[1:]], timeout=300, check=check)
+
+
 IMPORT_CHECK = """
 import importlib, json, sys
 found = {}
@@ -33,12 +44,16 @@ for name in sys.argv[1:]:
         found[name] = False
 print(json.dumps(found))
 """
-
-
-def in_image(image: str, *command: str, user: str | None = None, check: bool = True):
-    options = ["--user", user] if user else []
-    return run(["docker", "run", "--rm", "--network", "none", *options, "--entrypoint",
-                command[0], image, *command[1:]], timeout=300, check=check)
+VERSIONS_CHECK = """
+import importlib.metadata, json, sys
+found = {}
+for name in sys.argv[1:]:
+    try:
+        found[name] = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        found[name] = None
+print(json.dumps(found))
+"""
 
 
 def test_every_image_builds_from_nothing(images):
@@ -46,17 +61,20 @@ def test_every_image_builds_from_nothing(images):
         config = json.loads(run(["docker", "image", "inspect", images.names[step]]).stdout)[0]
         size_mb = config["Size"] / 1e6
         print(f"\n{images.names[step]}: {size_mb:.0f} MB")
-        assert config["Config"]["Entrypoint"] == ["nbsteps", "run", step]
+        assert f"NBSTEPS_STEP={step}" in config["Config"]["Env"]
         assert config["Config"]["WorkingDir"] == "/app"
 
 
 @pytest.mark.parametrize("step", STEPS)
-def test_image_imports_only_what_its_notebook_needs(images, step):
-    wanted, forbidden = IMPORTS[step]
-    result = in_image(images.names[step], "python3", "-c", IMPORT_CHECK, *wanted, *forbidden)
+def test_image_holds_its_requirements_at_the_pinned_versions(images, step):
+    names = requirement_names((REPO / "containers" / "requirements" / f"{step}.txt")
+                              .read_text().splitlines())
+    runner = ["papermill", "ipykernel", "nbconvert", "nbformat", "pyyaml", "nbsteps"]
+    result = in_image(images.names[step], "python3", "-c", VERSIONS_CHECK, *runner, *names)
     found = json.loads(result.stdout)
-    assert [m for m in wanted if not found[m]] == [], f"{step} lacks modules it needs"
-    assert [m for m in forbidden if found[m]] == [], f"{step} can import what it must not"
+    pins = read_constraints()
+    assert {n: found[n] for n in names} == {n: pins[n] for n in names}
+    assert all(found[n] for n in runner), found
 
 
 @pytest.mark.parametrize("step", STEPS)
@@ -73,18 +91,22 @@ def test_image_runs_as_non_root_with_no_compiler_or_pip_cache(images, step):
     assert leftovers == []
 
 
-def test_step_shows_its_usage_error_exit_code(images):
-    """ENTRYPOINT `nbsteps run <step>` takes the extra arguments: a bad one exits 2."""
-    result = in_image(images.names["model"], "nbsteps", "run", "model", "-p", "k=oops",
-                      check=False)
+@pytest.mark.parametrize("step", STEPS)
+def test_the_entrypoint_runs_its_step_with_the_extra_arguments(images, step):
+    """ENTRYPOINT runs `nbsteps run <step>` and appends the arguments: an unknown parameter
+    is refused (exit 2) by that step, before any input is looked for."""
+    result = run(["docker", "run", "--rm", "--network", "none", images.names[step],
+                  "-p", "no_such_parameter=1"], timeout=300, check=False)
     assert result.returncode == 2, describe(result)
+    assert "no_such_parameter" in result.stderr, describe(result)
 
 
 def test_editing_a_notebook_rebuilds_from_cached_dependencies(docker, base_image, images,
                                                               build_dir, tmp_path):
     """Only the layers after the notebook's COPY are rebuilt: the pip layers come from cache."""
     context = shutil.copytree(build_dir, tmp_path / "repo", symlinks=True)
-    notebook = context / "notebooks" / "3.model.ipynb"
+    step = STEPS[-1]
+    notebook = context / yaml.safe_load(PIPELINE_FILE.read_text())["steps"][step]["notebook"]
     document = json.loads(notebook.read_text())
     document["cells"].append({"cell_type": "markdown", "id": "rebuild-marker", "metadata": {},
                               "source": ["rebuild marker"]})
@@ -94,19 +116,21 @@ def test_editing_a_notebook_rebuilds_from_cached_dependencies(docker, base_image
                       compose_env(base_image, rebuilt_tag))
     started = time.monotonic()
     try:
-        result = compose("build", "model", timeout=1200)
+        result = compose("build", step, timeout=1200)
         rebuild_s = time.monotonic() - started
-        print(f"\nmodel image rebuilt after a notebook edit in {rebuild_s:.1f} s")
+        print(f"\n{step} image rebuilt after a notebook edit in {rebuild_s:.1f} s")
         assert result.returncode == 0, describe(result)
         output = result.stdout + result.stderr
-        # The dependency layer. (The runner's layer after it is usually cached too, but
-        # another build of the same pins on a shared engine can make the builder pick a
-        # parent whose next layer differs, so it is not asserted.)
-        assert layer_cached(output, "pip install --no-cache-dir --only-binary"), output[-3000:]
+        # The runner's dependencies (base) and the step's (deps). (The layer that installs
+        # nbsteps itself is usually cached too, but another build of the same pins on a
+        # shared engine can make the builder pick a parent whose next layer differs.)
+        assert layer_cached(output, "-r /tmp/pins/runner.txt"), output[-3000:]
+        assert layer_cached(output, "-r /tmp/pins/requirements.txt"), output[-3000:]
         assert not layer_cached(output, "COPY notebooks/"), "the edited notebook was not copied"
         assert rebuild_s < 60, f"rebuild took {rebuild_s:.0f} s"
-        image = f"nbsteps-model:{rebuilt_tag}"
-        assert "rebuild marker" in in_image(image, "cat", "/app/notebooks/3.model.ipynb").stdout
+        image = f"nbsteps-{step}:{rebuilt_tag}"
+        inside = "/app/" + str(notebook.relative_to(context))
+        assert "rebuild marker" in in_image(image, "cat", inside).stdout
     finally:
         remove_images([f"nbsteps-{s}:{rebuilt_tag}" for s in STEPS])
 

@@ -11,9 +11,9 @@ from nbsteps.kernels import (
     KernelPool,
     WarmUpError,
     discard_kernel,
-    find_imports,
     start_kernel,
 )
+from nbsteps.notebook import read_notebook
 from tests.conftest import REPO
 
 NOTEBOOKS = REPO / "notebooks"
@@ -76,7 +76,7 @@ def test_take_starts_the_next_kernel_and_close_stops_it(pool):
 
 
 def test_the_imports_are_the_notebooks_and_its_local_modules_full_names():
-    modules = find_imports(MODEL)
+    modules = read_notebook(MODEL).imports
     assert {"pandas", "sklearn.manifold", "matplotlib.pyplot"} <= set(modules)
     assert "authorship" not in modules and "json" not in modules  # local, standard library
 
@@ -91,15 +91,15 @@ def test_a_failed_warm_up_leaves_a_cold_start_to_the_caller():
 
 def test_warm_up_errors_name_the_failure(tmp_path):
     with pytest.raises(WarmUpError, match="no_such_module_for_nbsteps"):
-        start_kernel(MODEL, warm_up="import no_such_module_for_nbsteps")
+        start_kernel(read_notebook(MODEL), warm_up="import no_such_module_for_nbsteps")
 
 
 def test_warm_up_code_runs_apart_from_the_notebooks_namespace(tmp_path):
     notebook = tmp_path / "step.ipynb"
     notebook.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
     marker = tmp_path / "warmed"
-    km = start_kernel(notebook, warm_up=f"import pathlib\nx = 1\npathlib.Path({str(marker)!r})"
-                      ".write_text('yes')")
+    warm_up = f"import pathlib\nx = 1\npathlib.Path({str(marker)!r}).write_text('yes')"
+    km = start_kernel(read_notebook(notebook), warm_up=warm_up)
     try:
         text, _ = execute(km, "print('x' in globals(), 'pathlib' in globals())")
         assert text.strip() == "False False" and marker.read_text() == "yes"

@@ -13,7 +13,7 @@ server lets through comes from it, so the package itself knows no step or file n
           button: Train                  # default "Run train"
           heading: Parameters            # default "Parameters of train"
           warm_up: notebooks/warm.py     # optional code the warm kernel runs beforehand
-          images: [plot.png]             # outputs shown as images
+          images: [curve.png]            # outputs shown as images
           table: metrics.json            # a JSON output shown as a table (or {file, labels})
           links: [predictions.csv]       # outputs offered as downloads
 

@@ -3,7 +3,6 @@ missing inputs. The widget messages that reach it can be forged, so every action
 values and the page's state itself, whatever the buttons show.
 """
 
-import time
 from html import escape
 
 import ipywidgets as widgets
@@ -11,17 +10,16 @@ import ipywidgets as widgets
 from nbsteps.dashboard import files, views
 from nbsteps.dashboard.config import StepView
 from nbsteps.dashboard.form import ParameterForm
+from nbsteps.dashboard.progress import ProgressView
 from nbsteps.dashboard.results import ResultView, StatusView
 from nbsteps.dashboard.runs import ActiveRun, RunControl
 from nbsteps.errors import ParameterError
-from nbsteps.execute import Progress, resolve_parameters, run_step
+from nbsteps.execute import RunOptions, resolve_parameters, run_step
 from nbsteps.kernels import KernelPool, discard_kernel
-from nbsteps.parameters import read_parameters
+from nbsteps.notebook import read_notebook
 from nbsteps.pipeline import run_steps
 from nbsteps.project import Project
 from nbsteps.records import CANCELLED, SKIPPED, SUCCEEDED, RunRecord
-
-STATUS_TICK_S = 0.5  # how often the status line's seconds move while a run goes
 
 
 class StepPanel:
@@ -33,7 +31,8 @@ class StepPanel:
         self.control = control
         self.pool = pool
         step = project.step(self.step)
-        self.form = ParameterForm(read_parameters(step.notebook), resolve_parameters(step, {}))
+        notebook = read_notebook(step.notebook)
+        self.form = ParameterForm(notebook.parameters, resolve_parameters(step, {}, notebook))
         self.run_button = widgets.Button(description=view.button, button_style="primary",
                                          icon="play", _dom_classes=["nbsteps-run"])
         self.cancel_button = widgets.Button(description="Cancel", icon="stop", disabled=True,
@@ -43,6 +42,7 @@ class StepPanel:
                                       _dom_classes=["nbsteps-force"])
         self.status = StatusView(project)
         self.result = ResultView(project, view)
+        self.progress = ProgressView(self.step, self.status, self.result, control)
         self.missing = widgets.HTML()
         self.prepare_button = widgets.Button(button_style="warning", icon="forward",
                                              _dom_classes=["nbsteps-prepare"])
@@ -96,7 +96,7 @@ class StepPanel:
 
     def start(self, label: str, work) -> None:
         with self.control.display:
-            if self.control.start(label, work, self.tick, self.show_status) is None:
+            if self.control.start(label, work, self.progress.tick, self.show_status) is None:
                 return
             self.result.clear()
             self.status.clear_log()
@@ -107,8 +107,9 @@ class StepPanel:
     def run_step(self, active: ActiveRun, values: dict, force: bool) -> None:
         kernel = self.pool.take() if self.pool is not None else None
         try:
-            record = run_step(self.project, self.step, values, force=force, cancel=active.cancel,
-                              on_progress=lambda p: self.on_progress(active, p), kernel=kernel)
+            options = RunOptions(force=force, cancel=active.cancel, kernel=kernel,
+                                 on_progress=lambda p: self.progress.on_progress(active, p))
+            record = run_step(self.project, self.step, values, options)
         finally:
             # run_step shuts down a kernel it ran a notebook on; not one it had no use for
             # (a skipped run, refused values).
@@ -116,25 +117,10 @@ class StepPanel:
         self.control.finish(active, lambda: self.show_record(record))
 
     def prepare_data(self, active: ActiveRun, steps: list[str]) -> None:
-        records = run_steps(self.project, steps, {}, cancel=active.cancel,
-                            on_progress=lambda p: self.on_progress(active, p))
+        options = RunOptions(cancel=active.cancel,
+                             on_progress=lambda p: self.progress.on_progress(active, p))
+        records = run_steps(self.project, steps, {}, options)
         self.control.finish(active, lambda: self.show_prepared(records))
-
-    def on_progress(self, active: ActiveRun, progress: Progress) -> None:
-        active.progress = progress
-        self.show_progress(active, new_cell=True)
-
-    def tick(self, active: ActiveRun) -> None:
-        """Called about 20 times a second while a run goes: moves the seconds, and shows the
-        results as soon as the last cell has written them."""
-        if self.finishing(active) or time.monotonic() - active.shown >= STATUS_TICK_S:
-            self.show_progress(active)
-
-    def finishing(self, active: ActiveRun) -> bool:
-        """This step's last cell runs and its results are not shown yet."""
-        progress = active.progress
-        return (progress is not None and progress.step == self.step and not active.early
-                and progress.cell == progress.cells and not active.cancel.is_set())
 
     # Display.
 
@@ -148,32 +134,6 @@ class StepPanel:
     def show_status(self, state: str, text: str, detail: str = "") -> None:
         with self.control.display:
             self.status.show(state, text, detail)
-
-    def show_progress(self, active: ActiveRun, new_cell: bool = False) -> None:
-        with self.control.display:
-            if active.done.is_set() or self.control.active is not active:
-                return  # another panel's run, or over
-            progress = active.progress
-            if progress is None:
-                self.show_status("running", f"starting {active.label}… {active.elapsed():.1f} s")
-                active.shown = time.monotonic()
-                return
-            if active.cancel.is_set():
-                text = (f"cancelling {progress.step} (run {progress.run_id})… "
-                        f"{active.elapsed():.1f} s")
-            else:
-                text = (f"{progress.step} (run {progress.run_id}): cell {progress.cell} of "
-                        f"{progress.cells}, {active.elapsed():.1f} s")
-            if self.finishing(active):
-                active.early = self.result.show_written(progress.run_id)
-                if not (active.early or new_cell
-                        or time.monotonic() - active.shown >= STATUS_TICK_S):
-                    return  # nothing new to show yet
-            if active.early:
-                text = f"{progress.step} (run {progress.run_id}): recording the run…"
-            self.show_status("running", text)
-            active.shown = time.monotonic()
-            self.status.show_log(progress.step, progress.run_id)
 
     def show_record(self, record: RunRecord) -> None:
         """The outcome of a run of this step: status line, then what it made."""

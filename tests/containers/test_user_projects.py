@@ -1,0 +1,138 @@
+"""Projects that are not the repository's, in containers on the real engine, the way their
+users build them: nbsteps comes from a wheel (containers/wheels/), the images from the
+project Dockerfile that `nbsteps init` writes.
+
+- a project made by `nbsteps init` and two `nbsteps add-step`s:
+  `docker compose build && docker compose run --rm <last step>`;
+- the shop pipeline (tests/pipelines/shop), which shares nothing with the example.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.containers.conftest import (
+    FOLDERS,
+    REPO,
+    TEST_GID,
+    TEST_UID,
+    Compose,
+    compose_env,
+    describe,
+    remove_images,
+    run,
+)
+from tests.containers.test_dockerfiles import TEMPLATE_DOCKERFILE
+from tests.containers.test_images import IMPORT_CHECK, in_image
+
+pytestmark = pytest.mark.containers
+
+SHOP = REPO / "tests" / "pipelines" / "shop"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("wheel")
+    run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(REPO)],
+        timeout=900)
+    [built] = out.glob("*.whl")
+    return built
+
+
+def prepare_folders(root: Path) -> None:
+    for name in FOLDERS:
+        (root / name).mkdir(exist_ok=True)
+        os.chown(root / name, TEST_UID, TEST_GID)
+
+
+@pytest.fixture
+def project_compose(docker, base_image, tag):
+    """A compose project for a folder; its images are removed afterwards."""
+    made: list[tuple[Compose, list[str]]] = []
+
+    def make(root: Path, images: list[str]) -> Compose:
+        compose = Compose(docker, root, f"nbsteps-user-{uuid.uuid4().hex[:8]}",
+                          compose_env(base_image, tag))
+        made.append((compose, images))
+        return compose
+
+    yield make
+    for compose, images in made:
+        compose("down", "--remove-orphans", "--timeout", "5", timeout=300)
+        remove_images(images)
+
+
+def nbsteps(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return run([sys.executable, "-m", "nbsteps", *args], cwd=cwd, timeout=300)
+
+
+def test_a_project_from_init_and_two_add_steps_runs_in_containers(
+        tmp_path, wheel, project_compose, tag):
+    nbsteps("init", "sales", cwd=tmp_path)
+    root = tmp_path / "sales"
+    nbsteps("add-step", "clean", "--after", "generate", cwd=root)
+    nbsteps("add-step", "report", "--after", "clean", cwd=root)
+    shutil.copy2(wheel, root / "containers" / "wheels")
+    prepare_folders(root)
+    steps = ["generate", "clean", "report"]
+    compose = project_compose(root, [f"sales-{s}:{tag}" for s in [*steps, "dashboard"]])
+
+    result = compose("build", timeout=3000)
+    assert result.returncode == 0, describe(result)
+    result = compose("run", "--rm", "report", timeout=900)
+
+    assert result.returncode == 0, describe(result)
+    for step in steps:
+        assert compose.record(step)["status"] == "succeeded", step
+    summary = json.loads((root / "data" / "report" / "summary.json").read_text())
+    assert summary == {"values": 10, "total": 440.0, "mean": 44.0}
+    owners = {(p.stat().st_uid, p.stat().st_gid) for p in (root / "data").rglob("*")
+              if p.name != ".gitkeep"}  # made by init, as whoever ran it
+    assert owners == {(TEST_UID, TEST_GID)}
+
+
+@pytest.fixture(scope="module")
+def shop_folder(tmp_path_factory, wheel) -> Path:
+    """The shop with the project Dockerfile, the repository's pins plus nbsteps', a wheel."""
+    root = tmp_path_factory.mktemp("shop") / "shop"
+    shutil.copytree(SHOP, root)
+    (root / "containers" / "wheels").mkdir()
+    shutil.copy2(wheel, root / "containers" / "wheels")
+    shutil.copy2(TEMPLATE_DOCKERFILE, root / "containers" / "Dockerfile")
+    version = wheel.name.split("-")[1]
+    (root / "constraints.txt").write_text((REPO / "constraints.txt").read_text()
+                                          + f"nbsteps=={version}\n")
+    prepare_folders(root)
+    return root
+
+
+def test_the_shop_pipeline_runs_in_containers(shop_folder, project_compose, tag):
+    steps = ["orders", "clean", "train", "report"]
+    compose = project_compose(shop_folder, [f"shop-{s}:{tag}" for s in steps])
+    result = compose("build", timeout=3000)
+    assert result.returncode == 0, describe(result)
+
+    result = compose("run", "--rm", "report", timeout=900)
+
+    assert result.returncode == 0, describe(result)
+    for step in steps:
+        assert compose.record(step)["status"] == "succeeded", step
+    report = compose.record("report")
+    folder = shop_folder / "data" / "report" / report["run_id"]
+    assert (folder / "sales.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert compose.record("clean")["parameters"]["regions"] == ["north", "south"]
+    assert compose.record("orders")["parameters"]["start_date"] == "2026-03-01"
+    assert json.loads((shop_folder / "data" / "train" / "metrics.json").read_text())["days"]
+    # Each image holds its own step's requirements only.
+    found = json.loads(in_image(f"shop-report:{tag}", "python3", "-c", IMPORT_CHECK,
+                                "matplotlib").stdout)
+    assert found == {"matplotlib": True}
+    found = json.loads(in_image(f"shop-orders:{tag}", "python3", "-c", IMPORT_CHECK,
+                                "matplotlib").stdout)
+    assert found == {"matplotlib": False}
