@@ -22,6 +22,7 @@ log = logging.getLogger("nbsteps")
 # ipykernel warns at every start that TCP is not encrypted (it is loopback only).
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 WARM_UP_TIMEOUT_S = 120.0
+READY_POLL_S = 2.0  # how often a starting kernel is checked for being still alive
 # A kernel can fail to start for a passing reason (a port taken between being picked and
 # bound, on a busy machine): try again once before giving up.
 START_ATTEMPTS = 2
@@ -118,7 +119,7 @@ def execute_silently(km, code: str) -> dict:
     client = BlockingKernelClient(parent=km, **km.get_connection_info(session=True))
     client.start_channels(hb=False)
     try:
-        client.wait_for_ready(timeout=WARM_UP_TIMEOUT_S)
+        wait_until_ready(km, client)
         msg_id = client.execute(code, silent=True, store_history=False)
         while True:
             reply = client.get_shell_msg(timeout=WARM_UP_TIMEOUT_S)
@@ -126,6 +127,24 @@ def execute_silently(km, code: str) -> dict:
                 return reply["content"]
     finally:
         client.stop_channels()
+
+
+def wait_until_ready(km, client) -> None:
+    """Wait for the kernel's first answer; RuntimeError as soon as its process is gone (a
+    port taken between being picked and bound), not after the whole timeout: without a
+    heartbeat, the client alone cannot tell a dead kernel from a slow one."""
+    from jupyter_core.utils import run_sync
+
+    deadline = time.monotonic() + WARM_UP_TIMEOUT_S
+    while True:
+        try:
+            client.wait_for_ready(timeout=READY_POLL_S)
+            return
+        except RuntimeError:
+            if not run_sync(km.is_alive)():
+                raise RuntimeError("the kernel process ended before it answered") from None
+            if time.monotonic() > deadline:
+                raise
 
 
 def import_kernel_modules() -> None:

@@ -68,7 +68,8 @@ PIPELINE = {
         "sample": {"notebook": "work/sample.ipynb", "outputs": ["tables/numbers.csv"]},
         "score": {"notebook": "work/score.ipynb", "inputs": ["tables/numbers.csv"],
                   "outputs": ["scores/{run_id}/swatch.png", "scores/{run_id}/metrics.json",
-                              "scores/{run_id}/scored.csv"]},
+                              "scores/{run_id}/scored.csv"],
+                  "metrics": "scores/{run_id}/metrics.json"},
     },
     "dashboard": {
         "title": "Toy scoring",
@@ -172,3 +173,43 @@ def test_the_page_shows_runs_and_shows_what_the_section_configures(other, contex
     for name in ("metrics.json", "swatch.png"):
         assert other.status(href.replace("scored.csv", name)) == 403
     assert page.locator(f"tr[data-run='{run_id}']").count() == 1
+
+
+def test_the_history_filters_shows_metrics_and_compares_two_runs(other, context):
+    """After the first test's run (factor 2, squared): a second run, then the history."""
+    first = read_record(other.space.outputs / "score" / "latest.json")
+    result = other.space.run("run", "score", "-p", "factor=3", "-p", "squared=True")
+    assert result.returncode == 0, result.stderr
+    second = read_record(other.space.outputs / "score" / "latest.json")
+    assert second.run_id != first.run_id
+
+    page = open_dashboard(context, other.url)
+    history = page.locator(".nbsteps-history-table")
+    history.locator(f"tr[data-run='{second.run_id}']").wait_for()
+    page.select_option(".nbsteps-filter-step select", "score")
+    page.wait_for_function("() => !document.querySelector('.nbsteps-history-table')"
+                           ".innerText.includes('sample_')")
+    rows = history.locator("tr.nbsteps-run")
+    assert rows.count() == 2
+    # The metrics file's scalars, nested ones by their dotted name, as columns.
+    head = history.locator("thead").inner_text()
+    assert "total" in head and "spread.high" in head
+    assert re.search(r"\b294\b", rows.nth(0).inner_text())  # 3 * (0 + 1 + 16 + 81)
+    page.select_option(".nbsteps-filter-status select", "failed")
+    page.wait_for_function("() => document.querySelector('.nbsteps-history-table')"
+                           ".innerText.includes('No runs.')")
+    page.select_option(".nbsteps-filter-status select", "all")
+    rows.nth(1).wait_for()
+
+    page.select_option(".nbsteps-compare-a select", first.run_id)
+    page.select_option(".nbsteps-compare-b select", second.run_id)
+    page.click(".nbsteps-compare")
+    compared = page.locator(".nbsteps-compared")
+    compared.wait_for(timeout=60_000)
+    assert compared.locator("img").count() == 2  # the two swatches side by side
+    assert re.search(r"factor\s+2\.0\s+3\.0", compared.inner_text())
+    assert re.search(r"total\s+196\.0\s+294\.0", compared.inner_text())
+    link = compared.locator("a", has_text="notebook diff")
+    href = link.get_attribute("href")
+    assert other.status(href) == 200
+    assert second.run_id in other.fetch(href).decode()

@@ -1,6 +1,10 @@
 """Kernels started ahead (kernels.py): started, with the notebook's imports done and the
 project's warm-up run, and a namespace as clean as a fresh kernel's; the dashboard's pool."""
 
+import json
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -9,6 +13,7 @@ from jupyter_core.utils import run_sync
 
 from nbsteps.kernels import (
     KernelPool,
+    KernelStartError,
     WarmUpError,
     discard_kernel,
     start_kernel,
@@ -96,7 +101,10 @@ def test_warm_up_errors_name_the_failure(tmp_path):
 
 def test_warm_up_code_runs_apart_from_the_notebooks_namespace(tmp_path):
     notebook = tmp_path / "step.ipynb"
-    notebook.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+    notebook.write_text(json.dumps({"cells": [{
+        "cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "n = 1  # n",
+        "outputs": [], "execution_count": None}], "metadata": {}, "nbformat": 4,
+        "nbformat_minor": 5}))
     marker = tmp_path / "warmed"
     warm_up = f"import pathlib\nx = 1\npathlib.Path({str(marker)!r}).write_text('yes')"
     km = start_kernel(read_notebook(notebook), warm_up=warm_up)
@@ -105,3 +113,24 @@ def test_warm_up_code_runs_apart_from_the_notebooks_namespace(tmp_path):
         assert text.strip() == "False False" and marker.read_text() == "yes"
     finally:
         discard_kernel(km)
+
+
+def test_a_kernel_that_dies_while_starting_is_noticed_at_once_and_tried_again(monkeypatch):
+    """Killed right after its launch, as a port taken between being picked and bound does."""
+    from nbsteps import kernels
+
+    launched = []
+
+    def launch_and_kill(cwd, log_stream=None):
+        km = launch(cwd, log_stream)
+        launched.append(km)
+        os.kill(km.provisioner.pid, signal.SIGKILL)
+        return km
+
+    launch = kernels.launch_kernel
+    monkeypatch.setattr(kernels, "launch_kernel", launch_and_kill)
+    started = time.monotonic()
+    with pytest.raises(KernelStartError, match="ended before it answered"):
+        start_kernel(read_notebook(MODEL))
+    assert len(launched) == kernels.START_ATTEMPTS
+    assert time.monotonic() - started < 30  # not the whole start-up timeout

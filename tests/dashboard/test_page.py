@@ -59,7 +59,7 @@ def test_a_run_shows_its_plot_summary_and_history_row(dashboard, space):
     assert "succeeded" in status(dashboard) and run_id in status(dashboard)
     assert bytes(dashboard.panel.result.images[0].value).startswith(b"\x89PNG")
     assert "characters per part" in dashboard.panel.result.details.value
-    assert f'data-run="{run_id}"' in dashboard.history.value
+    assert f'data-run="{run_id}"' in dashboard.history.table.value
     assert not dashboard.panel.run_button.disabled and dashboard.panel.cancel_button.disabled
 
     dashboard.panel.on_run_clicked()  # same values, same data: up to date

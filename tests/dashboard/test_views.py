@@ -1,9 +1,12 @@
-"""The HTML of the status line, summary, links and history table."""
+"""The HTML of the status line, tables, links, history table and comparisons."""
+
+from types import SimpleNamespace
 
 from nbsteps.dashboard.views import (
     format_duration,
     format_parameters,
     format_started,
+    render_comparison,
     render_history,
     render_links,
     render_log,
@@ -44,7 +47,7 @@ def test_history_rows_link_their_notebook_and_name_skips():
     assert "skipped (up to date: model_a)" in html
     assert "2026-11-26 14:58:51" in html
     assert ">k=100</span> · <span" in html and ">method=PCA</span>" in html
-    assert "No runs yet" in render_history([], {})
+    assert "No runs." in render_history([], {})
 
 
 def test_a_table_shows_keys_and_values_and_nested_mappings_as_sub_tables():
@@ -85,3 +88,25 @@ def test_formats():
     long = "https://example.org/" + "x" * 80
     assert "…" in format_parameters({"source": long}) and long in format_parameters(
         {"source": long})
+
+
+def test_history_shows_metric_columns_and_blank_cells_for_runs_without_them():
+    with_metrics = record(run_id="model_m", metrics={"auc": 0.912345, "n": 3})
+    html = render_history([with_metrics, record()], {}, ["auc", "n"])
+    assert '<th class="nbsteps-metric">auc</th><th class="nbsteps-metric">n</th>' in html
+    assert '<td class="nbsteps-number nbsteps-metric">0.9123</td>' in html
+    assert html.count('<td class="nbsteps-number nbsteps-metric"></td>') == 2
+
+
+def test_a_comparison_shows_images_side_by_side_and_what_differs():
+    comparison = SimpleNamespace(
+        a=record(run_id="model_a"), b=record(run_id="model_b"),
+        parameters=[{"name": "k", "a": 100, "b": 200, "changed": True}],
+        metrics=[{"name": "<auc>", "a": 0.5, "b": 0.5, "changed": False}])
+    html = render_comparison(comparison, [("model/{run_id}/plot.png", b"\x89PNG", None)],
+                             "voila/files/outputs/diffs/model_a__model_b.html")
+    assert "<th>model_a</th><th>model_b</th>" in html
+    assert '<img src="data:image/png;base64,iVBORw==">' in html and "(missing)" in html
+    assert '<tr class="nbsteps-changed"><th>k</th><td>100</td><td>200</td></tr>' in html
+    assert "&lt;auc&gt;" in html
+    assert 'href="voila/files/outputs/diffs/model_a__model_b.html" target="_blank"' in html

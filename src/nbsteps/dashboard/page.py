@@ -11,6 +11,7 @@ import ipywidgets as widgets
 
 from nbsteps.dashboard import files, views
 from nbsteps.dashboard.config import DashboardConfig, read_dashboard_config
+from nbsteps.dashboard.history import HistoryView
 from nbsteps.dashboard.kernel import (
     RUNNER_WARM,
     close_with_kernel,
@@ -22,11 +23,10 @@ from nbsteps.dashboard.runs import RunControl
 from nbsteps.errors import NbstepsError
 from nbsteps.kernels import KernelPool
 from nbsteps.project import Project, load_project
-from nbsteps.records import FAILED, read_history, read_latest_records
+from nbsteps.records import FAILED, read_latest_records
 
 log = logging.getLogger("nbsteps")
 
-HISTORY_LIMIT = 15
 POLL_S = 0.5  # how often the page looks for runs started elsewhere (CLI, compose, a page)
 
 
@@ -42,7 +42,7 @@ class Dashboard:
         self.control = RunControl(self.set_busy, self.refresh, warm)
         self.panels = [StepPanel(project, view, self.control, self.pools.get(view.step))
                        for view in config.steps]
-        self.history = widgets.HTML(_dom_classes=["nbsteps-history-table"])
+        self.history = HistoryView(project, self.control.display)
         self.widget = self.build_layout()
         self._stop = threading.Event()
         self._seen: tuple = ()
@@ -58,10 +58,9 @@ class Dashboard:
     def build_layout(self) -> widgets.Widget:
         header = widgets.HTML(views.render_header(self.config.title, self.config.introduction),
                               _dom_classes=["nbsteps-header"])
-        history = widgets.VBox([self.history], _dom_classes=["nbsteps-card"])
         return widgets.VBox(
             [widgets.HTML(views.read_style()), header, *(p.widget for p in self.panels),
-             history], _dom_classes=["nbsteps-dashboard"])
+             self.history.widget], _dom_classes=["nbsteps-dashboard"])
 
     def set_busy(self, busy: bool) -> None:
         for panel in self.panels:
@@ -89,10 +88,7 @@ class Dashboard:
             if seen == self._seen:
                 return
             self._seen = seen
-            records = read_history(self.project.folders.outputs, list(self.project.steps),
-                                   HISTORY_LIMIT)
-            links = {r.run_id: files.html_url(self.project, r) for r in records}
-            self.history.value = views.render_history(records, links)
+            self.history.refresh()
             for panel, missing in zip(self.panels, seen[1], strict=True):
                 panel.show_missing(list(missing))
 

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 from nbsteps.dashboard.config import UNSERVED_SUFFIXES, DashboardConfig, read_dashboard_config
+from nbsteps.diff import DIFFS_FOLDER
 from nbsteps.errors import UsageError
 from nbsteps.project import FOLDER_VARIABLES, RUN_ID_FIELD, Project
 
@@ -139,10 +140,12 @@ def file_url(project: Project, kind: str, relative: str) -> str:
 
 def build_allowlist(project: Project, dashboard: DashboardConfig) -> list[str]:
     """Regular expressions, matched whole and in any case, for the only files served: each
-    step's executed notebooks as HTML, and the outputs the page offers as links."""
+    step's executed notebooks as HTML, comparisons of two runs, and the outputs the page
+    offers as links."""
     steps = "|".join(re.escape(name) for name in project.steps)
     outputs, data = (re.escape(url_prefix(project, kind)) for kind in ("outputs", "data"))
-    patterns = [rf"{outputs}({steps})/{NAME_PATTERN}\.html"]
+    # Executed notebooks, and the comparisons of two runs the page writes (nbsteps.diff).
+    patterns = [rf"{outputs}({steps}|{DIFFS_FOLDER})/{NAME_PATTERN}\.html"]
     for view in dashboard.steps:
         for output in view.links:
             pattern = NAME_PATTERN.join(re.escape(part) for part in output.split(RUN_ID_FIELD))

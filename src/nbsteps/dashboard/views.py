@@ -5,6 +5,7 @@ that comes from a record or a file is escaped: parameters are free text, and a r
 have been written by anyone who can run nbsteps on this data.
 """
 
+import base64
 from datetime import datetime
 from html import escape
 from importlib import resources
@@ -101,28 +102,80 @@ def render_links(links: list[tuple[str, str | None]]) -> str:
     return f'<div class="nbsteps-links">{"".join(parts)}</div>' if parts else ""
 
 
-def render_history(records: list[RunRecord], links: dict[str, str | None]) -> str:
-    """The table of recent runs of every step; `links` maps a run id to its HTML copy."""
+def render_history(records: list[RunRecord], links: dict[str, str | None],
+                   metrics: list[str] = ()) -> str:
+    """The table of recent runs; `links` maps a run id to its HTML copy, `metrics` names the
+    metric columns."""
     if not records:
         return ('<div class="nbsteps-history"><h3>History</h3>'
-                '<p class="nbsteps-hint">No runs yet.</p></div>')
+                '<p class="nbsteps-hint">No runs.</p></div>')
+    names = "".join(f'<th class="nbsteps-metric">{escape(name)}</th>' for name in metrics)
     head = ("<tr><th>started (UTC)</th><th>step</th><th>parameters</th><th>status</th>"
-            "<th>duration</th><th>executed notebook</th></tr>")
-    rows = "".join(render_history_row(record, links.get(record.run_id)) for record in records)
+            f"<th>duration</th>{names}<th>executed notebook</th></tr>")
+    rows = "".join(render_history_row(record, links.get(record.run_id), metrics)
+                   for record in records)
     return (f'<div class="nbsteps-history"><h3>History</h3><table><thead>{head}</thead>'
             f"<tbody>{rows}</tbody></table></div>")
 
 
-def render_history_row(record: RunRecord, link: str | None) -> str:
+def render_history_row(record: RunRecord, link: str | None, metrics: list[str] = ()) -> str:
     notebook = (f'<a href="{escape(link)}" target="_blank" rel="noopener">'
                 f"{escape(record.run_id)}</a>") if link else escape(record.run_id)
+    values = "".join(
+        f'<td class="nbsteps-number nbsteps-metric">'
+        f"{escape(format_metric((record.metrics or {}).get(name)))}</td>" for name in metrics)
     return (f'<tr class="nbsteps-run" data-run="{escape(record.run_id)}">'
             f'<td class="nbsteps-nowrap">{escape(format_started(record.started))}</td>'
             f"<td>{escape(record.step)}</td>"
             f"<td>{format_parameters(record.parameters)}</td>"
             f"<td>{render_badge(record)}</td>"
             f'<td class="nbsteps-number">{escape(format_duration(record.duration_s))}</td>'
-            f'<td class="nbsteps-nowrap">{notebook}</td></tr>')
+            f'{values}<td class="nbsteps-nowrap">{notebook}</td></tr>')
+
+
+def format_metric(value: Any) -> str:
+    """A metric cell: floats to 4 significant digits, nothing for a run without it."""
+    if value is None:
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def render_comparison(comparison, images: list[tuple[str, bytes | None, bytes | None]],
+                      diff_url: str | None) -> str:
+    """Two runs of one step side by side (a diff.RunComparison): their images, the
+    parameters that differ, every metric, and a link to the notebooks' difference."""
+    a, b = comparison.a, comparison.b
+    head = f"<tr><th></th><th>{escape(a.run_id)}</th><th>{escape(b.run_id)}</th></tr>"
+    pictures = "".join(
+        f'<tr><th>{escape(name.rsplit("/", 1)[-1])}</th>'
+        + "".join(f"<td>{render_inline_image(name, data)}</td>" for data in (one, two))
+        + "</tr>" for name, one, two in images)
+    parts = [f'<table class="nbsteps-compare-images">{head}{pictures}</table>' if images
+             else "",
+             render_differences("parameters that differ", comparison.parameters,
+                                "the same parameters"),
+             render_differences("metrics", comparison.metrics, "no metrics")]
+    if diff_url:
+        parts.append(render_links([("notebook diff (HTML)", diff_url)]))
+    return f'<div class="nbsteps-compared">{"".join(parts)}</div>'
+
+
+def render_differences(title: str, rows: list[dict[str, Any]], empty: str) -> str:
+    if not rows:
+        return f'<p class="nbsteps-hint">{escape(empty)}</p>'
+    body = "".join(
+        f'<tr class="{"nbsteps-changed" if row["changed"] else ""}"><th>{escape(row["name"])}'
+        f"</th><td>{escape(format_number(row['a']))}</td>"
+        f"<td>{escape(format_number(row['b']))}</td></tr>" for row in rows)
+    return f'<h4>{escape(title)}</h4><table class="nbsteps-summary">{body}</table>'
+
+
+def render_inline_image(name: str, data: bytes | None) -> str:
+    if not data:
+        return '<span class="nbsteps-hint">(missing)</span>'
+    suffix = name.rsplit(".", 1)[-1].lower()
+    kind = {"jpg": "jpeg", "svg": "svg+xml"}.get(suffix, suffix)
+    return f'<img src="data:image/{kind};base64,{base64.b64encode(data).decode()}">'
 
 
 def render_badge(record: RunRecord) -> str:
