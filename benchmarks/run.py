@@ -42,6 +42,11 @@ def sections(corpus: Path, workdir: Path) -> dict:
 
         return dashboard_click.measure(corpus, workdir / "dashboard")
 
+    def dashboard_load():
+        from benchmarks import dashboard_load as load
+
+        return load.measure(corpus, workdir / "dashboard-load")
+
     def images():
         from benchmarks import images as image_sizes
 
@@ -57,14 +62,21 @@ def sections(corpus: Path, workdir: Path) -> dict:
 
         return scale.measure(corpus, workdir / "ingest-scale")
 
+    def cell_sampling():
+        from benchmarks import cell_sampling as sampling
+
+        return sampling.measure()
+
     return {
         "model": lambda: model_scale.measure(corpus),
         "pipeline": lambda: pipeline_runs.measure(corpus, workdir / "pipeline"),
         "data": data_scale,
         "dashboard": dashboard,
+        "load": dashboard_load,
         "images": images,
         "compose": compose_runs,
         "ingest": ingest_scale,
+        "sampling": cell_sampling,
     }
 
 

@@ -47,7 +47,7 @@ def test_run_folders_are_the_per_run_parts_of_the_outputs(tmp_path):
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("steps: {}\n", "needs|must have"),
+        ("steps: {}\n", "must be a mapping of step names"),
         ("steps:\n  a: {}\n", "needs a `notebook:`"),
         (": :\n", "cannot read"),
     ],

@@ -154,5 +154,5 @@ def test_bad_retention_or_no_policy_is_one_line_exit_2(copy):
     for args in (("history",), ("run", "count")):
         bad = space.run(*args)
         assert bad.returncode == 2 and "Traceback" not in bad.stderr
-        assert bad.stderr.strip() == ("nbsteps: error: retention: keep must be a whole number "
-                                      "of runs, 0 or more (got 'many')")
+        assert bad.stderr.strip() == (f"nbsteps: error: {pipeline}: retention: keep must be a "
+                                      "whole number of runs, 0 or more (got 'many')")

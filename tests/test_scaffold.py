@@ -14,8 +14,9 @@ BIN = Path(sys.executable).parent
 
 
 def nbsteps(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The installed command, as a user types it in `cwd`."""
     return subprocess.run([sys.executable, "-m", "nbsteps", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=600)
+                          capture_output=True, text=True, timeout=900)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -5,12 +5,12 @@ date-like string parameters, an image and a metrics JSON. Run by the CLI as a us
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.test_scaffold import nbsteps
 
 SHOP = Path(__file__).resolve().parent / "pipelines" / "shop"
 ORDER = ["orders", "clean", "train", "report"]  # what the data needs
@@ -21,11 +21,6 @@ def copy_shop(target: Path) -> Path:
     for folder in ("data", "outputs", "logs"):
         (target / folder).mkdir()
     return target
-
-
-def nbsteps(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nbsteps", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=900)
 
 
 def latest(root: Path, step: str) -> dict:

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from nbsteps.commands import runs, scaffold
 from nbsteps.errors import EXIT_FAILED, NbstepsError
 from nbsteps.execute import Progress, RunOptions
+from nbsteps.guard.options import add_guard_arguments, read_guard_request, resolve_guard
 from nbsteps.notebook import block_slow_optional_imports
 from nbsteps.parameters import RUNNER_PARAMETERS, parse_assignment, read_parameters
 from nbsteps.pipeline import run_steps
@@ -36,11 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
-    run = commands.add_parser("run", parents=[folders], help="run steps in pipeline order")
+    run = commands.add_parser("run", parents=[folders], help="run steps in graph order")
     run.add_argument("steps", nargs="+", metavar="STEP", help="step names, or `all`")
     run.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                      help="override a parameter (STEP.NAME=VALUE when several steps run)")
     run.add_argument("--force", action="store_true", help="run even if the outputs are current")
+    run.add_argument("--upstream", action="store_true",
+                     help="first run (or skip, if up to date) every step these depend on")
+    run.add_argument("-j", "--jobs", type=job_count, default=1, metavar="N",
+                     help="run up to N independent steps side by side (default 1)")
 
     params = commands.add_parser("params", parents=[folders], help="list a step's parameters")
     params.add_argument("step")
@@ -54,9 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.add_argument("--host", default="127.0.0.1",
                            help="address to listen on (default: this machine only)")
     dashboard.add_argument("--no-browser", action="store_true")
+    add_guard_arguments(dashboard)
     scaffold.add_parsers(commands)
     runs.add_parsers(commands, [folders])
     return parser
+
+
+def job_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of steps, 1 or more; got {text!r}")
+    return int(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,7 +97,8 @@ def command_run(project, args) -> int:
     overrides = dict(parse_assignment(text) for text in args.param)
     cancel = threading.Event()
     install_cancel_handlers(cancel)
-    options = RunOptions(force=args.force, cancel=cancel, on_progress=print_progress)
+    options = RunOptions(force=args.force, cancel=cancel, on_progress=print_progress,
+                         upstream=args.upstream, jobs=args.jobs)
     records = run_steps(project, args.steps, overrides, options)
     last = records[-1]
     if last.error:
@@ -143,7 +156,9 @@ def command_status(project, args) -> int:
 def command_dashboard(project, args) -> int:
     from nbsteps.dashboard.server import serve_dashboard  # voila is an optional dependency
 
-    return serve_dashboard(project, host=args.host, port=args.port, open_browser=False)
+    guard = resolve_guard(read_guard_request(args))
+    return serve_dashboard(project, host=args.host, port=args.port, open_browser=False,
+                           guard=guard)
 
 
 if __name__ == "__main__":

@@ -155,7 +155,7 @@ def render_html(project: Project, comparison: RunComparison) -> str:
         table("Runs", [{"name": n, "a": getattr(a, n), "b": getattr(b, n),
                         "changed": getattr(a, n) != getattr(b, n)}
                        for n in ("status", "started", "duration_s", "peak_rss_mb", "reason")]),
-        table("Parameters that differ", comparison.parameters),
+        table("Parameters that differ", comparison.parameters, show=str),
         table("Metrics", comparison.metrics),
         table("Inputs that differ (sha256)", comparison.inputs),
         table("Outputs that differ (sha256)", comparison.outputs),
@@ -167,13 +167,16 @@ def render_html(project: Project, comparison: RunComparison) -> str:
     return "\n".join(parts)
 
 
-def table(title: str, rows: list[dict[str, Any]]) -> str:
+def table(title: str, rows: list[dict[str, Any]], show=None) -> str:
+    """Rows of name, A, B; the changed ones marked. `show` writes a value (default: metrics'
+    rounding, digests shortened)."""
     e = html.escape
+    show = show or format_cell
     if not rows:
         return f"<h2>{e(title)}</h2><p>none</p>"
     body = "".join(
         f"<tr class='{'changed' if row['changed'] else ''}'><th>{e(str(row['name']))}</th>"
-        f"<td>{e(format_cell(row['a']))}</td><td>{e(format_cell(row['b']))}</td></tr>"
+        f"<td>{e(show(row['a']))}</td><td>{e(show(row['b']))}</td></tr>"
         for row in rows
     )
     return f"<h2>{e(title)}</h2><table><tr><th></th><th>A</th><th>B</th></tr>{body}</table>"

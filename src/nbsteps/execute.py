@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbsteps import cellstats, export, freshness, metrics
-from nbsteps.errors import EXIT_CANCELLED, EXIT_FAILED, EXIT_KERNEL_DIED, MissingInputError
-from nbsteps.kernels import KernelPrestarter, start_kernel
+from nbsteps.errors import EXIT_CANCELLED, EXIT_FAILED, EXIT_KERNEL_DIED
+from nbsteps.inputs import resolve_inputs
+from nbsteps.kernels import KernelPrestarter, import_kernel_modules, start_kernel
 from nbsteps.notebook import StepNotebook, read_notebook
 from nbsteps.parameters import RUNNER_PARAMETERS, read_params_file, resolve_values
 from nbsteps.project import RUN_ID_FIELD, Project, Step
@@ -78,6 +79,9 @@ class RunOptions:
     # Takes over writing the HTML copy (the pipeline's HTML worker); else written in place.
     publish_html: Callable[[RunRecord], None] | None = None
     on_execute: Callable[[], None] | None = None  # called once a step is going to execute
+    # For several steps (run_steps): also run the steps they depend on; how many at once.
+    upstream: bool = False
+    jobs: int = 1
 
 
 DEFAULT_OPTIONS = RunOptions()
@@ -103,16 +107,6 @@ def resolve_parameters(
     return defaults | chosen
 
 
-def check_inputs(project: Project, step: Step) -> list[Path]:
-    paths = [project.folders.data / relative for relative in step.inputs]
-    for relative, path in zip(step.inputs, paths, strict=True):
-        if not path.is_file():
-            producer = project.producer_of(relative)
-            hint = f"run `nbsteps run {producer}` first" if producer else "put it there first"
-            raise MissingInputError(f"{step.name}: input {path} is missing; {hint}")
-    return paths
-
-
 def run_step(
     project: Project,
     step_name: str,
@@ -129,11 +123,12 @@ def run_step(
     step = project.step(step_name)
     notebook = notebook or read_notebook(step.notebook)
     values = resolve_parameters(step, overrides or {}, notebook)
-    inputs = check_inputs(project, step)
+    inputs = resolve_inputs(project, step)
     fingerprint = freshness.fingerprint_step(project, notebook, values, inputs)
     previous, reason = freshness.find_reusable_run(project, step, fingerprint)
     run_id = new_run_id(step.name)
     record = start_record(project, step, run_id, values, fingerprint, reason)
+    record.upstream = {i.declared: i.run_id for i in inputs if i.run_id}
     if previous is not None and not options.force:
         return finish_skipped(project, record, previous)
     if options.force and previous is not None:
@@ -280,6 +275,17 @@ def execute_notebook(
     return outcome
 
 
+def import_runner_modules() -> None:
+    """Import what execute_notebook needs, on the calling thread, before steps run on
+    several threads: two threads importing papermill for the first time can each see it
+    half-initialised."""
+    import nbclient.exceptions  # noqa: F401
+    import papermill  # noqa: F401
+    import papermill.exceptions  # noqa: F401
+
+    import_kernel_modules()
+
+
 def stop_kernel_on_cancel(km: AsyncKernelManager, cancel: threading.Event, done: threading.Event):
     """Interrupt the kernel when the run is cancelled; kill it if it does not stop in time.
 
@@ -352,7 +358,8 @@ def collect_outputs(project: Project, step: Step, record: RunRecord) -> None:
     if changed:
         record.status, record.exit_code, record.error = FAILED, EXIT_FAILED, changed
         return
-    record.inputs = [describe_file(data / p, data) for p in step.inputs]
+    # The files read, as resolved when the run started (a per-run input in its run's folder).
+    record.inputs = [describe_file(data / p, data) for p in record.fingerprint["inputs"]]
     missing = [p for p in step.output_paths(data, record.run_id) if not p.is_file()]
     if missing:
         record.status, record.exit_code = FAILED, EXIT_FAILED

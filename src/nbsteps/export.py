@@ -2,6 +2,7 @@
 
 import contextlib
 import logging
+import threading
 from pathlib import Path
 
 from nbsteps.records import RunRecord, link_latest, write_text_atomic
@@ -44,9 +45,16 @@ class HtmlWorker:
     def __init__(self) -> None:
         self.process = None  # started with the first notebook: a run of skips needs none
         self.sent: list[RunRecord] = []
+        # Steps running side by side (`-j`) share the worker: one starts it, and each line
+        # sent is paired with its answer in order.
+        self._lock = threading.RLock()
 
     def start(self) -> None:
         """Start the worker (once), so nbconvert is imported while a step runs."""
+        with self._lock:
+            self.start_once()
+
+    def start_once(self) -> None:
         if self.process is None:
             import subprocess
             import sys
@@ -60,13 +68,15 @@ class HtmlWorker:
             )
 
     def submit(self, record: RunRecord) -> None:
-        self.start()
-        try:
-            self.process.stdin.write(f"{record.notebook}\t{record.html}\n")
-        except OSError as error:  # the worker is gone: the run itself is not affected
-            log.warning("the HTML worker stopped (%s); no HTML copy for %s", error, record.run_id)
-            return
-        self.sent.append(record)
+        with self._lock:
+            self.start_once()
+            try:
+                self.process.stdin.write(f"{record.notebook}\t{record.html}\n")
+            except OSError as error:  # the worker is gone: the run itself is not affected
+                log.warning("the HTML worker stopped (%s); no HTML copy for %s", error,
+                            record.run_id)
+                return
+            self.sent.append(record)
 
     def finish(self) -> None:
         """Wait for every copy, then point each step's latest.html at its newest."""

@@ -16,30 +16,30 @@ from pathlib import Path
 from typing import Any
 
 from nbsteps import remote
+from nbsteps.inputs import ResolvedInput
 from nbsteps.notebook import StepNotebook
 from nbsteps.project import Project, Step
 from nbsteps.records import SKIPPED, SUCCEEDED, RunRecord, hash_file, read_history
 
 
 def fingerprint_step(
-    project: Project, notebook: StepNotebook, values: dict[str, Any], inputs: list[Path]
+    project: Project, notebook: StepNotebook, values: dict[str, Any],
+    inputs: list[ResolvedInput],
 ) -> dict[str, Any]:
-    data = project.folders.data
-    # Each input is read once: its digest serves both its own entry and the upstream lookup.
-    input_digests = {str(p.relative_to(data)): hash_file(p) for p in inputs}
+    """Inputs are keyed by the file read (in the upstream run's folder for a per-run one)."""
     return {
         "notebook": notebook.sha256,
         "modules": {module.path.name: module.sha256 for module in notebook.local_modules},
         "parameters": values,
-        "data_dir": str(data),
-        "inputs": input_digests,
+        "data_dir": str(project.folders.data),
+        "inputs": {i.relative: i.sha256 for i in inputs},
         "files": {
             name: hash_file(p) for name, p in find_file_parameters(notebook.path.parent, values)
         },
         "remote": remote.check_remote_sources(values, known_validators(project, notebook)),
+        # The fingerprint of the run that wrote each input, so a change upstream reruns.
         "upstream": {
-            relative: upstream_digest(project, relative, sha256)
-            for relative, sha256 in input_digests.items()
+            i.relative: digest(i.upstream.fingerprint) if i.upstream else None for i in inputs
         },
         "environment": environment_digest(),
     }
@@ -100,20 +100,6 @@ def check_inputs_unchanged(step: Step, fingerprint: dict[str, Any], data: Path) 
         path = files.get(name)
         if path is None or hash_file(path) != digest_then:
             return f"the file parameter {name} names changed while {step.name} ran; run it again"
-    return None
-
-
-def upstream_digest(project: Project, relative: str, current: str) -> str | None:
-    """Fingerprint of the run that wrote this input (data path `relative`, content sha256
-    `current`), so a change upstream reruns downstream."""
-    producer = project.producer_of(relative)
-    if producer is None:
-        return None
-    for record in read_history(project.folders.outputs, [producer]):
-        if record.status in (SUCCEEDED, SKIPPED) and any(
-            o["path"] == relative and o["sha256"] == current for o in record.outputs
-        ):
-            return digest(record.fingerprint)
     return None
 
 

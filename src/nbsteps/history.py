@@ -9,6 +9,7 @@ come from another machine or a container (`/outputs/...`).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,7 +38,7 @@ class RecordProblem:
     problem: str
 
     def describe(self) -> str:
-        return f"{self.path} is not a readable run record ({self.problem}); it was left out"
+        return f"{self.path} is not a readable run record ({self.problem})"
 
 
 @dataclass
@@ -49,6 +50,17 @@ class Runs:
 
     def by_id(self) -> dict[str, RunRecord]:
         return {record.run_id: record for record in self.records}
+
+    @functools.cached_property
+    def first_writers(self) -> dict[tuple[str, str], RunRecord]:
+        """(data path, sha256) -> the earliest successful run whose outputs had them.
+        Computed once, when the records are all read."""
+        writers: dict[tuple[str, str], RunRecord] = {}
+        for record in reversed(self.records):  # oldest first: the first one stays
+            if record.status == SUCCEEDED:
+                for output in record.outputs:
+                    writers.setdefault((output["path"], output["sha256"]), record)
+        return writers
 
 
 @dataclass(frozen=True)
@@ -88,6 +100,8 @@ def list_runs(
 def filter_runs(records: list[RunRecord], status: str | None, limit: int | None):
     if status is not None and status not in STATUSES:
         raise UsageError(f"unknown status {status!r}; the statuses are: {', '.join(STATUSES)}")
+    if limit is not None and limit < 1:
+        raise UsageError(f"--limit must be 1 or more (got {limit})")
     chosen = [record for record in records if status is None or record.status == status]
     return chosen[:limit] if limit is not None else chosen
 
@@ -107,7 +121,7 @@ def find_run(project: Project, run_id: str, runs: Runs | None = None) -> RunReco
         return found
     for problem in runs.problems:
         if problem.path.stem == run_id:
-            raise UsageError(problem.describe().replace("; it was left out", ""))
+            raise UsageError(problem.describe())
     hint = "`nbsteps history` lists the runs"
     raise UsageError(f"no run {run_id!r} in {project.folders.outputs}; {hint}")
 

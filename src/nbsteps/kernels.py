@@ -180,12 +180,14 @@ class KernelPrestarter:
         # Two at a time: the next two steps' kernels start while the current step runs.
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nbsteps-kernel")
         self.started: dict[str, Future] = {}
+        self.lock = threading.Lock()  # steps running side by side (`-j`) share the kernels
 
     def prepare(self, step: str) -> None:
         notebooks = dict(self.plan)
-        if step in notebooks and step not in self.started:
-            import_kernel_modules()
-            self.started[step] = self.pool.submit(start_kernel, notebooks[step])
+        with self.lock:
+            if step in notebooks and step not in self.started:
+                import_kernel_modules()
+                self.started[step] = self.pool.submit(start_kernel, notebooks[step])
 
     def take(self, step: str):
         """The kernel prepared for `step` (waiting for it if need be), or None."""
@@ -194,8 +196,10 @@ class KernelPrestarter:
         if step in names:
             for following in names[names.index(step) + 1 : names.index(step) + 3]:
                 self.prepare(following)
+        with self.lock:
+            future = self.started.pop(step)
         try:
-            return self.started.pop(step).result()
+            return future.result()
         except Exception as error:  # the step starts a kernel of its own instead
             log.warning("could not start %s's kernel ahead of time: %s", step, error)
             return None

@@ -58,6 +58,8 @@ def read_notebook(path: Path) -> StepNotebook:
         document = json.loads(raw)
         cells = tuple(read_cell(cell) for cell in document["cells"])
         metadata = document.get("metadata") or {}
+    except FileNotFoundError as error:
+        raise UsageError(f"notebook {path} does not exist") from error
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
         raise UsageError(f"cannot read notebook {path}: {error}") from error
     kernelspec = metadata.get("kernelspec") or {}

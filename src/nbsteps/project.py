@@ -3,15 +3,16 @@
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
+from nbsteps import graph
 from nbsteps.errors import UsageError
-from nbsteps.metrics import check_metrics_entry
-from nbsteps.retention import check_retention
+from nbsteps.graph import RUN_ID_FIELD
+from nbsteps.spec import find_problems, read_inputs
 
 PIPELINE_FILE = "pipeline.yaml"
-RUN_ID_FIELD = "{run_id}"
 
 # Each folder can be moved by an option or an environment variable, so the same code
 # runs unchanged on a laptop and in a container with mounted volumes.
@@ -29,7 +30,11 @@ class Step:
     params_file: Path
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
-    metrics: str | None = None  # one of the outputs, a JSON file whose scalars are recorded
+    # Inputs no step writes, each with where it comes from ("by hand", or the user's words).
+    supplied: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    kernel: str | None = None  # kernelspec name; else the notebook's own
+    metrics: str | None = None  # one of the outputs: a JSON file of figures worth recording
+    description: str = ""
 
     def output_paths(self, data_dir: Path, run_id: str) -> list[Path]:
         return [data_dir / p.replace(RUN_ID_FIELD, run_id) for p in self.outputs]
@@ -54,9 +59,10 @@ class Folders:
 @dataclass(frozen=True)
 class Project:
     root: Path
-    steps: dict[str, Step]
+    steps: dict[str, Step]  # in run order: a step comes after the steps writing its inputs
     folders: Folders
-    settings: dict = field(default_factory=dict)  # the whole parsed pipeline.yaml
+    # The whole parsed pipeline.yaml: sections other than `steps` are read by their modules.
+    settings: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
     def step(self, name: str) -> Step:
         if name not in self.steps:
@@ -64,11 +70,12 @@ class Project:
         return self.steps[name]
 
     def producer_of(self, relative_path: str) -> str | None:
-        """The step whose outputs include this data path, to say who makes a missing input."""
-        for step in self.steps.values():
-            if relative_path in step.outputs:
-                return step.name
-        return None
+        """The step that writes this data path (as declared, in `latest/` or in one run)."""
+        return graph.producer_of(self.steps.values(), relative_path)
+
+    def dependencies(self) -> dict[str, list[str]]:
+        """For each step, the steps that write its inputs."""
+        return graph.find_dependencies(self.steps)
 
 
 def find_project_root(start: Path) -> Path:
@@ -91,8 +98,8 @@ def load_project(
     root = root or os.environ.get("NBSTEPS_PROJECT")
     root = Path(root).resolve() if root else find_project_root(Path.cwd().resolve())
     settings = read_settings(root)
-    steps = read_steps(root, settings)
-    check_retention(settings.get("retention"))
+    steps = order_steps({name: parse_step(root, name, entry)
+                         for name, entry in settings["steps"].items()})
     given = {"data": data_dir, "outputs": outputs_dir, "logs": logs_dir}
     folders = {
         name: Path(given[name] or os.environ.get(variable) or root / name).resolve()
@@ -101,32 +108,51 @@ def load_project(
     return Project(root=root, steps=steps, folders=Folders(**folders), settings=settings)
 
 
-def read_settings(root: Path) -> dict:
+def read_settings(root: Path) -> dict[str, Any]:
+    """The parsed pipeline.yaml, checked: one UsageError listing every problem, one a line."""
     path = root / PIPELINE_FILE
     try:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
+        settings = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as error:
         raise UsageError(f"cannot read {path}: {error}") from error
-    return spec if isinstance(spec, dict) else {}
+    except yaml.YAMLError as error:
+        raise UsageError(f"cannot read {path}: {describe_yaml_error(error)}") from error
+    problems = find_problems(settings, root)
+    if len(problems) == 1:
+        raise UsageError(f"{path}: {problems[0]}")
+    if problems:
+        lines = "".join(f"\n  {PIPELINE_FILE}: {problem}" for problem in problems)
+        raise UsageError(f"{path} has {len(problems)} problems:{lines}")
+    return settings
 
 
-def read_steps(root: Path, spec: dict) -> dict[str, Step]:
-    path = root / PIPELINE_FILE
-    entries = spec.get("steps")
-    if not isinstance(entries, dict) or not entries:
-        raise UsageError(f"{path} must have a `steps:` mapping of step names to notebooks")
-    return {name: parse_step(root, name, entry) for name, entry in entries.items()}
+def describe_yaml_error(error: yaml.YAMLError) -> str:
+    """YAML's error on one line: where, and what."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+    hint = ""
+    if "'{'" in problem:  # `[a/{run_id}/b.csv]`: in a [...] list, `{` starts a mapping
+        hint = " (in a [...] list, quote paths holding {run_id}: \"out/{run_id}/table.csv\")"
+    return " ".join(f"{where}{problem}{hint}".split())
 
 
-def parse_step(root: Path, name: str, entry: object) -> Step:
-    if not isinstance(entry, dict) or "notebook" not in entry:
-        raise UsageError(f"{PIPELINE_FILE}: step {name!r} needs a `notebook:` path")
-    outputs = tuple(entry.get("outputs", ()))
+def parse_step(root: Path, name: str, entry: dict) -> Step:
+    """A step from its checked entry in pipeline.yaml."""
+    inputs, supplied = read_inputs(entry.get("inputs", []))
     return Step(
         name=name,
         notebook=root / entry["notebook"],
-        params_file=root / "params" / f"{name}.yaml",
-        inputs=tuple(entry.get("inputs", ())),
-        outputs=outputs,
-        metrics=check_metrics_entry(name, entry.get("metrics"), outputs),
+        params_file=root / entry.get("params", f"params/{name}.yaml"),
+        inputs=inputs,
+        outputs=tuple(entry.get("outputs", ())),
+        supplied=supplied,
+        kernel=entry.get("kernel"),
+        metrics=entry.get("metrics"),
+        description=entry.get("description", ""),
     )
+
+
+def order_steps(steps: dict[str, Step]) -> dict[str, Step]:
+    """The steps in run order: each after the steps that write its inputs."""
+    return {name: steps[name] for name in graph.order_steps(graph.find_dependencies(steps))}

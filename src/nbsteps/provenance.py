@@ -25,6 +25,7 @@ class Origin:
     record: RunRecord | None  # None: no run wrote this content
     inputs: list[Origin] = field(default_factory=list)
     reused_by: list[str] = field(default_factory=list)  # skipped runs that reused it
+    traced_above: bool = False  # its run was traced already, through another input
 
 
 @dataclass
@@ -32,6 +33,7 @@ class FileTrace:
     path: Path  # the file asked about
     origin: Origin | None  # None when it is not a data file of a run (a notebook, a log)
     last_writer: RunRecord | None = None  # when no run wrote this content: who wrote the path
+    problems: list = field(default_factory=list)  # records that could not be read
 
 
 def trace_file(project: Project, path: Path) -> FileTrace:
@@ -43,7 +45,8 @@ def trace_file(project: Project, path: Path) -> FileTrace:
     runs = load_runs(project)
     own = run_of_run_file(project, path, runs)
     if own is not None:
-        return FileTrace(path, trace_run(runs, Origin(str(path), "", own), seen=set()))
+        origin = trace_run(runs, Origin(str(path), "", own), seen=set())
+        return FileTrace(path, origin, problems=runs.problems)
     data = project.folders.data
     if not path.is_relative_to(data):
         raise UsageError(f"{path} is not under the data folder {data}, nor a run's notebook, "
@@ -51,7 +54,7 @@ def trace_file(project: Project, path: Path) -> FileTrace:
     relative = str(path.relative_to(data))
     origin = trace_output(runs, relative, hash_file(path), seen=set())
     last = None if origin.record else last_writer_of(runs, relative)
-    return FileTrace(path, origin, last)
+    return FileTrace(path, origin, last, runs.problems)
 
 
 def trace_output(runs: Runs, relative: str, sha256: str, seen: set[str]) -> Origin:
@@ -61,7 +64,10 @@ def trace_output(runs: Runs, relative: str, sha256: str, seen: set[str]) -> Orig
 def trace_run(runs: Runs, origin: Origin, seen: set[str]) -> Origin:
     """Fill in who reused the origin's run and, recursively, the writers of its inputs."""
     writer = origin.record
-    if writer is None or writer.run_id in seen:  # seen: a loop in hand-edited records
+    if writer is None:
+        return origin
+    if writer.run_id in seen:  # two inputs from one run (or a loop in hand-edited records)
+        origin.traced_above = True
         return origin
     seen.add(writer.run_id)
     origin.reused_by = [r.run_id for r in runs.records
@@ -73,9 +79,7 @@ def trace_run(runs: Runs, origin: Origin, seen: set[str]) -> Origin:
 
 def find_writer(runs: Runs, relative: str, sha256: str) -> RunRecord | None:
     """The earliest successful run that wrote this content at this path."""
-    writers = [record for record in runs.records if record.status == SUCCEEDED
-               and any(o["path"] == relative and o["sha256"] == sha256 for o in record.outputs)]
-    return min(writers, key=lambda record: record.started) if writers else None
+    return runs.first_writers.get((relative, sha256))
 
 
 def last_writer_of(runs: Runs, relative: str) -> RunRecord | None:

@@ -46,6 +46,8 @@ class RunRecord:
     metrics: dict[str, Any] = field(default_factory=dict)  # scalars of the step's metrics file
     cells: list[dict[str, Any]] = field(default_factory=list)  # {index, seconds, peak_rss_mb}
     peak_rss_mb: float | None = None  # the kernel's peak resident memory over the run
+    upstream: dict[str, str] = field(default_factory=dict)  # input -> the run that wrote it
+    kernel: str | None = None  # the kernelspec the notebook ran on
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=False) + "\n"

@@ -57,12 +57,12 @@ def free_port() -> int:
 class DashboardServer:
     """`nbsteps dashboard --port <free port>` on a workspace, in its own process group."""
 
-    def __init__(self, space: Workspace, log_path: Path):
+    def __init__(self, space: Workspace, log_path: Path, args: tuple[str, ...] = ()):
         self.space = space
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log_path = log_path
-        command = [sys.executable, "-m", "nbsteps", "dashboard", "--port", str(self.port)]
+        command = [sys.executable, "-m", "nbsteps", "dashboard", "--port", str(self.port), *args]
         with log_path.open("w") as log:
             self.process = subprocess.Popen(command, env=space.env(), cwd=space.base,
                                             stdout=log, stderr=subprocess.STDOUT,

@@ -99,9 +99,13 @@ def test_the_repositorys_section_is_valid_and_names_the_model_outputs():
     assert view.links == ("model/{run_id}/coordinates.csv",)
 
 
-def test_reading_a_bad_section_raises_one_usage_error_with_every_line(tmp_path):
+def test_loading_a_project_with_a_bad_section_says_every_problem(tmp_path):
+    (tmp_path / "a.ipynb").write_text("{}")
     (tmp_path / "pipeline.yaml").write_text(
         "steps:\n  a:\n    notebook: a.ipynb\ndashboard:\n  steps:\n    b: {}\n  x: 1\n")
     with pytest.raises(UsageError) as error:
-        read_dashboard_config(load_project(tmp_path))
-    assert len(str(error.value).splitlines()) == 2
+        load_project(tmp_path)
+    assert str(error.value).splitlines()[1:] == [
+        "  pipeline.yaml: dashboard: unknown key 'x'; the keys are: introduction, notebook, "
+        "steps, title",
+        "  pipeline.yaml: dashboard.steps.b: no step 'b' in `steps:`; the steps are: a"]

@@ -15,7 +15,6 @@ from nbsteps.dashboard.server import (
     build_voila_config,
     file_url,
     find_serving_root,
-    serve_dashboard,
 )
 from nbsteps.errors import UsageError
 from nbsteps.project import load_project
@@ -115,17 +114,18 @@ def test_voila_gets_the_allowlist_and_no_tracebacks(tmp_path):
     assert config.VoilaConfiguration.show_tracebacks is False
 
 
-def test_serving_refuses_a_bad_dashboard_section_before_starting(tmp_path):
+def test_a_bad_dashboard_section_stops_the_project_from_loading(tmp_path):
     root = own_page(copy_project(tmp_path / "project"))
     (root / "notebooks" / "page.ipynb").unlink()
     text = (root / "pipeline.yaml").read_text().replace("images: [plot.png]", "images: [x.png]")
     (root / "pipeline.yaml").write_text(text)
     with pytest.raises(UsageError) as refused:
-        serve_dashboard(load_project(root, tmp_path / "d", tmp_path / "o", tmp_path / "l"))
-    assert str(refused.value).splitlines() == [
-        "dashboard.notebook: no file notebooks/page.ipynb in " + str(root),
-        "dashboard.steps.model.images: 'x.png' is not an output of the step; its outputs are: "
-        "model/{run_id}/coordinates.csv, model/{run_id}/plot.png, model/{run_id}/summary.json"]
+        load_project(root, tmp_path / "d", tmp_path / "o", tmp_path / "l")
+    assert str(refused.value).splitlines()[1:] == [
+        f"  pipeline.yaml: dashboard.notebook: no file notebooks/page.ipynb in {root}",
+        "  pipeline.yaml: dashboard.steps.model.images: 'x.png' is not an output of the step; "
+        "its outputs are: model/{run_id}/coordinates.csv, model/{run_id}/plot.png, "
+        "model/{run_id}/summary.json"]
 
 
 def test_the_packaged_page_is_small_and_has_no_outputs():

@@ -1,7 +1,6 @@
 """`nbsteps history [STEP]`: the runs, newest first, with why each ran and its figures."""
 
 import json
-import sys
 from dataclasses import asdict
 
 from nbsteps.commands.text import (
@@ -10,6 +9,7 @@ from nbsteps.commands.text import (
     format_parameters,
     format_seconds,
     format_started,
+    warn_unreadable,
 )
 from nbsteps.history import check_step, filter_runs, load_runs
 from nbsteps.records import RunRecord
@@ -28,8 +28,7 @@ def add_parser(commands, parents) -> None:
 def run(project, args) -> int:
     runs = load_runs(project, check_step(project, args.step))
     records = filter_runs(runs.records, args.status, args.limit)
-    for problem in runs.problems:
-        print(f"nbsteps: warning: {problem.describe()}", file=sys.stderr)
+    warn_unreadable(runs.problems, "not listed")
     if args.json:
         print(json.dumps([asdict(record) for record in records], indent=2))
         return 0

@@ -1,8 +1,7 @@
 """`nbsteps prune`: remove old runs, keeping every run something still needs."""
 
-import sys
 
-from nbsteps.commands.text import format_size
+from nbsteps.commands.text import format_size, warn_unreadable
 from nbsteps.errors import UsageError
 from nbsteps.prune import PruneReport, prune_runs
 from nbsteps.retention import Retention, check_count, check_days, check_retention
@@ -38,8 +37,7 @@ def choose_policy(project, args) -> Retention:
 
 
 def print_report(report: PruneReport) -> None:
-    for problem in report.problems:
-        print(f"nbsteps: warning: {problem.describe()}", file=sys.stderr)
+    warn_unreadable(report.problems, "left as it is")
     verb = "would remove" if report.dry_run else "removed"
     for removal in report.removals:
         print(f"{verb} {removal.record.run_id} ({removal.record.status}, "

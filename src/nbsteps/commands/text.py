@@ -1,5 +1,6 @@
 """How the run commands write numbers, parameters and metrics on a terminal."""
 
+import sys
 from typing import Any
 
 from nbsteps.metrics import format_value
@@ -35,3 +36,9 @@ def format_parameters(values: dict[str, Any]) -> str:
 
 def format_started(started: str) -> str:
     return started[:19].replace("T", " ")
+
+
+def warn_unreadable(problems, consequence: str) -> None:
+    """One warning line per record file that could not be read, on stderr."""
+    for problem in problems:
+        print(f"nbsteps: warning: {problem.describe()}; {consequence}", file=sys.stderr)

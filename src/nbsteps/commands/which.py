@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from nbsteps.commands.text import format_parameters, format_started
+from nbsteps.commands.text import format_parameters, format_started, warn_unreadable
 from nbsteps.errors import EXIT_FAILED
 from nbsteps.provenance import Origin, trace_file
 
@@ -15,6 +15,7 @@ def add_parser(commands, parents) -> None:
 
 def run(project, args) -> int:
     trace = trace_file(project, Path(args.path))
+    warn_unreadable(trace.problems, "a run it names may be missing below")
     if trace.origin.record is None:
         print(f"no run wrote {trace.path} as it is now (sha256 {trace.origin.sha256[:12]})")
         if trace.last_writer is not None:
@@ -36,7 +37,9 @@ def print_origin(origin: Origin, depth: int) -> None:
     verb = "written by" if origin.sha256 else "a file of run"
     print(f"{indent}{origin.path}{digest}")
     print(f"{indent}  {verb} {record.run_id} ({record.step}, {record.status} "
-          f"{format_started(record.started)} UTC)")
+          f"{format_started(record.started)} UTC)" + (", traced above" * origin.traced_above))
+    if origin.traced_above:
+        return
     print(f"{indent}  parameters: {format_parameters(record.parameters) or '-'}")
     if origin.reused_by:
         print(f"{indent}  reused by {len(origin.reused_by)} skipped run(s), the latest "

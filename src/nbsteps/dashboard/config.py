@@ -102,7 +102,8 @@ def read_section(project) -> Any:
 
 def validate_dashboard(section: Any, steps: Mapping[str, Any], root: Path) -> list[str]:
     """Every problem of a `dashboard:` section, one readable line each (empty when fine).
-    `steps` maps step names to steps (their `outputs` are the declared output paths)."""
+    `steps` maps step names to steps, parsed (project.Step) or as written in pipeline.yaml:
+    the project loader calls this before it builds the steps (nbsteps.spec)."""
     if section is None:
         return []
     problems = check_keys(SECTION, section, PAGE_KEYS, ("title", "introduction"))
@@ -130,7 +131,7 @@ def validate_step_view(name: str, entry: Any, steps: Mapping[str, Any], root: Pa
         return problems
     if "warm_up" in entry:
         problems += check_file(f"{where}.warm_up", entry["warm_up"], root, ".py")
-    outputs = steps[name].outputs
+    outputs = declared_outputs(steps[name])
     for key in ("images", "links"):
         names = entry.get(key, [])
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
@@ -144,6 +145,12 @@ def validate_step_view(name: str, entry: Any, steps: Mapping[str, Any], root: Pa
     if "table" in entry:
         problems += validate_table(f"{where}.table", entry["table"], outputs)
     return problems
+
+
+def declared_outputs(step: Any) -> tuple[str, ...]:
+    """A step's `outputs`, from a project.Step or from its mapping in pipeline.yaml."""
+    outputs = step.get("outputs", []) if isinstance(step, dict) else step.outputs
+    return tuple(output for output in outputs if isinstance(output, str))
 
 
 def validate_table(where: str, table: Any, outputs: tuple[str, ...]) -> list[str]:

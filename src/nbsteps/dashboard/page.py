@@ -21,6 +21,7 @@ from nbsteps.dashboard.kernel import (
 from nbsteps.dashboard.panel import StepPanel
 from nbsteps.dashboard.runs import RunControl
 from nbsteps.errors import NbstepsError
+from nbsteps.guard.connect import DeferredPool, when_page_connects
 from nbsteps.kernels import KernelPool
 from nbsteps.project import Project, load_project
 from nbsteps.records import FAILED, read_latest_records
@@ -135,20 +136,30 @@ def build_dashboard() -> widgets.Widget:
     except NbstepsError as error:
         return widgets.HTML(views.render_status(FAILED, f"cannot open the project: {error}"))
     report_to_server_log()
-    dashboard = Dashboard(project, config, start_pools(project, config), warm=RUNNER_WARM)
+    pools = make_pools(project, config)
+    dashboard = Dashboard(project, config, pools, warm=RUNNER_WARM)
     close_with_kernel(dashboard.close)
-    threading.Thread(target=warm_up_runner, name="nbsteps-warm-runner", daemon=True).start()
+    when_page_connects(lambda: start_warm_parts(pools))
     return dashboard.widget
 
 
-def start_pools(project: Project, config: DashboardConfig) -> dict[str, KernelPool]:
-    """A warm kernel for each step on the page, with the step's `warm_up:` code run in it.
-    NBSTEPS_WARM_KERNEL=0 starts a fresh kernel per run instead: the plain way, which the
-    benchmark measures the warm kernel against."""
+def make_pools(project: Project, config: DashboardConfig) -> dict[str, DeferredPool]:
+    """A warm kernel for each step on the page, with the step's `warm_up:` code run in it,
+    started once the page's browser connects (nbsteps.guard.connect). NBSTEPS_WARM_KERNEL=0
+    starts a fresh kernel per run instead: the plain way, which the benchmark measures the
+    warm kernel against."""
     if os.environ.get("NBSTEPS_WARM_KERNEL", "1") == "0":
         return {}
-    return {view.step: KernelPool(project.step(view.step).notebook, read_warm_up(view))
-            for view in config.steps}
+    return {view.step: DeferredPool(lambda view=view: KernelPool(
+        project.step(view.step).notebook, read_warm_up(view))) for view in config.steps}
+
+
+def start_warm_parts(pools: dict[str, DeferredPool]) -> None:
+    """What only a page with its browser there is worth: the warm kernels, the runner's
+    imports."""
+    for pool in pools.values():
+        pool.start()
+    threading.Thread(target=warm_up_runner, name="nbsteps-warm-runner", daemon=True).start()
 
 
 def read_warm_up(view) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 from nbsteps.dashboard.config import UNSERVED_SUFFIXES, DashboardConfig, read_dashboard_config
 from nbsteps.diff import DIFFS_FOLDER
 from nbsteps.errors import UsageError
+from nbsteps.guard.options import GuardOptions, GuardRequest, resolve_guard
 from nbsteps.project import FOLDER_VARIABLES, RUN_ID_FIELD, Project
 
 # The page nbsteps ships: it shows whatever the project's `dashboard:` section says.
@@ -40,21 +41,26 @@ DENYLIST = (r".*\.(" + "|".join(re.escape(s[1:]) for s in UNSERVED_SUFFIXES) + "
 
 
 def serve_dashboard(
-    project: Project, host: str = "127.0.0.1", port: int = 8866, open_browser: bool = False
+    project: Project, host: str = "127.0.0.1", port: int = 8866, open_browser: bool = False,
+    guard: GuardOptions | None = None,
 ) -> int:
     """Run Voila on the dashboard notebook until it is stopped (Ctrl-C, SIGTERM); exit code."""
+    guard = guard or resolve_guard(GuardRequest(host=host))  # refuses an unsafe exposure
     dashboard = read_dashboard_config(project)  # UsageError: a line per problem
     notebook = find_notebook(dashboard)
     if not notebook.is_file():
         raise UsageError(f"no dashboard notebook at {notebook}")
-    from voila.app import Voila  # imported here: voila is an optional dependency
+    # Imported here: voila is an optional dependency.
+    from nbsteps.guard.app import GuardedVoila, announce_token, configure_guard
 
     for folder in (project.folders.outputs, project.folders.data):
         folder.mkdir(parents=True, exist_ok=True)
     export_project(project, find_serving_root(project, dashboard))
     config = build_voila_config(project, dashboard, host, port, open_browser)
+    configure_guard(config, guard)
+    announce_token(guard, host, port)
     # A single notebook, never a folder: directory mode lets any visitor run any notebook.
-    Voila.launch_instance(argv=[str(notebook)], config=config)
+    GuardedVoila.launch_instance(argv=[str(notebook)], config=config)
     return 0
 
 
