@@ -35,8 +35,10 @@ class Dashboard:
     """The page's panels, its history and the thread that keeps them current."""
 
     def __init__(self, project: Project, config: DashboardConfig,
-                 pools: dict[str, KernelPool] | None = None,
+                 pools: dict[str, KernelPool | DeferredPool] | None = None,
                  warm: threading.Event | None = None):
+        """`pools` keeps a warm kernel for a step (none: a fresh kernel per run); `warm` is
+        set once the runner's imports are done (kernel.warm_up_runner)."""
         self.project = project
         self.config = config
         self.pools = pools or {}

@@ -15,6 +15,7 @@ from nbsteps.dashboard.results import ResultView, StatusView
 from nbsteps.dashboard.runs import ActiveRun, RunControl
 from nbsteps.errors import ParameterError
 from nbsteps.execute import RunOptions, resolve_parameters, run_step
+from nbsteps.guard.connect import DeferredPool
 from nbsteps.kernels import KernelPool, discard_kernel
 from nbsteps.notebook import read_notebook
 from nbsteps.pipeline import run_steps
@@ -24,7 +25,7 @@ from nbsteps.records import CANCELLED, SKIPPED, SUCCEEDED, RunRecord
 
 class StepPanel:
     def __init__(self, project: Project, view: StepView, control: RunControl,
-                 pool: KernelPool | None = None):
+                 pool: KernelPool | DeferredPool | None = None):
         self.project = project
         self.view = view
         self.step = view.step
