@@ -78,9 +78,9 @@ def read_statuses(outputs: Path, run_ids: set[str]) -> dict[str, str]:
             for run_id in run_ids}
 
 
-def run_all_at_once(browser, url: str) -> list[float]:
-    """Open PAGES pages, wait until each has its warm kernel, click them all, and return
-    each page's click-to-plot seconds."""
+def run_all_at_once(browser, url: str, port: int) -> tuple[list[float], list]:
+    """Open PAGES pages, wait until each has its warm kernel, click them all; each page's
+    click-to-plot seconds, and the other visitor's answers meanwhile."""
     contexts, pages = [], []
     for _ in range(PAGES):
         contexts.append(browser.new_context(viewport={"width": 1280, "height": 1400}))
@@ -90,19 +90,24 @@ def run_all_at_once(browser, url: str) -> list[float]:
         pages.append(page)
     for page in pages:
         page.wait_for_selector(".nbsteps-run.nbsteps-warm:not([disabled])", timeout=RUN_MS)
-    for page in pages:
-        page.evaluate(WATCH_PLOT_JS)
-        page.click(".nbsteps-run", no_wait_after=True)
-    for page in pages:
-        state = wait_for_state(page, "succeeded", "failed", timeout=RUN_MS)
-        if not state.startswith("succeeded"):
-            raise RuntimeError(f"a run failed: {state}")
+    # From now on: the pages are open, so what the visitor gets is left by the limits.
+    visitor = OtherVisitor(port)
+    try:
+        for page in pages:
+            page.evaluate(WATCH_PLOT_JS)
+            page.click(".nbsteps-run", no_wait_after=True)
+        for page in pages:
+            state = wait_for_state(page, "succeeded", "failed", timeout=RUN_MS)
+            if not state.startswith("succeeded"):
+                raise RuntimeError(f"a run failed: {state}")
+    finally:
+        answers = visitor.finish()
     seconds = [page.evaluate(CLICK_TO_PLOT_JS) for page in pages]
     for context in contexts:
         for page in context.pages:
             page.goto("about:blank")
         context.close()
-    return seconds
+    return seconds, answers
 
 
 def measure(corpus: Path, workdir: Path) -> list[Figure]:
@@ -113,18 +118,16 @@ def measure(corpus: Path, workdir: Path) -> list[Figure]:
     os.environ["NBSTEPS_WARM_KERNEL"] = "1"
     server = DashboardServer(space, workdir / "dashboard-load.log", args=(
         "--max-pages", str(PAGES + 2), "--max-pages-per-client", str(PAGES)))
-    visitor = OtherVisitor(server.port)
     started = time.monotonic()
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
                                                  args=CHROMIUM_ARGS)
             try:
-                seconds = run_all_at_once(browser, server.url)
+                seconds, answers = run_all_at_once(browser, server.url, server.port)
             finally:
                 browser.close()
     finally:
-        answers = visitor.finish()
         server.stop()
         os.environ.pop("NBSTEPS_WARM_KERNEL", None)
     new = model_records(space) - before

@@ -62,6 +62,11 @@ def sections(corpus: Path, workdir: Path) -> dict:
 
         return scale.measure(corpus, workdir / "ingest-scale")
 
+    def sweep():
+        from benchmarks import sweep as sweeps
+
+        return sweeps.measure(corpus, workdir / "sweep")
+
     def cell_sampling():
         from benchmarks import cell_sampling as sampling
 
@@ -77,6 +82,7 @@ def sections(corpus: Path, workdir: Path) -> dict:
         "compose": compose_runs,
         "ingest": ingest_scale,
         "sampling": cell_sampling,
+        "sweep": sweep,
     }
 
 

@@ -8,9 +8,14 @@ JSON decoder, so every byte is still checked, in memory bounded by the largest p
 """
 
 import codecs
+import contextlib
+import http.client
 import json
+import math
 import re
 import shutil
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -253,10 +258,13 @@ def copy_local(source: Path, temporary: Path, max_mb: float) -> None:
 
 def download(url: str, temporary: Path, timeout_s: float, deadline_s: float,
              max_mb: float) -> None:
-    started = time.monotonic()
+    """Stream `url` into `temporary`. `deadline_s` covers the whole request, from connecting
+    to the last byte: a server that sends its headers one byte at a time is cut off too."""
     request = urllib.request.Request(url, headers={"User-Agent": "nbsteps-ingest"})
+    watch = Deadline(deadline_s)
+    opener = urllib.request.build_opener(WatchedHTTPHandler(watch), WatchedHTTPSHandler(watch))
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response, \
+        with watch, opener.open(request, timeout=min(timeout_s, deadline_s)) as response, \
                 open(temporary, "wb") as stream:
             received = 0
             # read1 returns what has arrived, so the deadline is checked even on a trickle.
@@ -265,19 +273,106 @@ def download(url: str, temporary: Path, timeout_s: float, deadline_s: float,
                 if received > max_mb * 1e6:
                     raise CorpusError(f"{url} sent more than max_mb={max_mb:g} MB; "
                                       "raise max_mb if the corpus really is that big")
-                if time.monotonic() - started > deadline_s:
-                    raise CorpusError(f"downloading {url} took longer than deadline_s="
-                                      f"{deadline_s:g} s; raise deadline_s or check the network")
+                watch.check()
                 stream.write(chunk)
+            watch.check()  # a connection cut by the deadline ends like a short body
     except urllib.error.HTTPError as error:
         raise CorpusError(f"{url} answered HTTP {error.code} {error.reason}; "
                           "check `source` in params/ingest.yaml") from error
-    except urllib.error.URLError as error:
-        raise CorpusError(f"cannot reach {url}: {error.reason}; check `source` "
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
+        if watch.expired:
+            raise watch.error(url) from error
+        if isinstance(error, TimeoutError) or isinstance(getattr(error, "reason", None),
+                                                         TimeoutError):
+            raise CorpusError(f"{url} stalled: no data for timeout_s={timeout_s:g} s; "
+                              "try again later or raise timeout_s") from error
+        reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
+        raise CorpusError(f"cannot reach {url}: {reason}; check `source` "
                           "and the network") from error
-    except TimeoutError as error:
-        raise CorpusError(f"{url} stalled: no data for timeout_s={timeout_s:g} s; "
-                          "try again later or raise timeout_s") from error
+    except DeadlineExpired:
+        raise watch.error(url) from None
+
+
+class DeadlineExpired(Exception):
+    pass
+
+
+class Deadline:
+    """A deadline for a whole request: when it passes, every socket the request opened is
+    shut down, which ends a read blocked in another thread (a timeout per read cannot:
+    each byte of a trickle resets it)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.started = time.monotonic()
+        self.expired = False
+        self.sockets: list = []
+        self.lock = threading.Lock()
+        self.timer = None
+
+    def __enter__(self):
+        if math.isfinite(self.seconds):
+            self.timer = threading.Timer(self.seconds, self.expire)
+            self.timer.daemon = True
+            self.timer.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.timer is not None:
+            self.timer.cancel()
+
+    def watch(self, sock) -> None:
+        with self.lock:
+            self.sockets.append(sock)
+            if not self.expired:
+                return
+        self.expire()
+
+    def expire(self) -> None:
+        with self.lock:
+            self.expired = True
+            sockets = list(self.sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def check(self) -> None:
+        if self.expired or time.monotonic() - self.started > self.seconds:
+            self.expired = True
+            raise DeadlineExpired
+
+    def error(self, url: str) -> CorpusError:
+        return CorpusError(f"downloading {url} took longer than deadline_s={self.seconds:g} s; "
+                           "raise deadline_s or check the network")
+
+
+def watched(connection_class, watch: Deadline):
+    """A connection class that hands its socket to `watch` as soon as it is connected."""
+
+    class Watched(connection_class):
+        def connect(self):
+            super().connect()
+            watch.watch(self.sock)
+
+    return Watched
+
+
+class WatchedHTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, watch: Deadline):
+        super().__init__()
+        self.connection = watched(http.client.HTTPConnection, watch)
+
+    def http_open(self, req):
+        return self.do_open(self.connection, req)
+
+
+class WatchedHTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, watch: Deadline):
+        super().__init__()
+        self.connection = watched(http.client.HTTPSConnection, watch)
+
+    def https_open(self, req):
+        return self.do_open(self.connection, req, context=self._context)
 
 
 def fetch_shared(sources: list[str], target: Path, timeout_s: float, deadline_s: float,
@@ -299,10 +394,11 @@ def fetch_shared(sources: list[str], target: Path, timeout_s: float, deadline_s:
         raise CorpusError("source is an empty list: give a URL, a path, or a list of parts")
     key = hashlib.sha256(json.dumps(sources).encode()).hexdigest()[:12]
     folder = target.parent / "parts" / key
-    # Marks from earlier runs count as absent: a part fetched then may have changed since
-    # (nbsteps runs this step only when it must fetch). Workers started together begin
-    # within seconds of each other, hence the margin.
-    since = time.time() - 5.0
+    # Marks older than the corpus joined last time belong to an earlier round and count as
+    # absent: a part fetched then may have changed since (nbsteps runs this step only when
+    # it must fetch). Each worker reads the time once, when it starts, so the workers of one
+    # round agree even after the first of them has joined the new corpus.
+    since = target.stat().st_mtime if target.exists() else 0.0
     board = worklist.Board(folder / ".board", f"{socket.gethostname()}-{os.getpid()}",
                            lease_s=lease_s, since=since)
 

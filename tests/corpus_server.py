@@ -1,10 +1,10 @@
 """A real HTTP server on loopback that serves a corpus, and misbehaves on request.
 
-Routes: any file under `root` by its name, with an ETag and a Last-Modified (and 304 to a
-request whose If-None-Match still fits) unless `validators` is False; `/missing` answers
-404; `/page.html` answers an HTML page with status 200; `/stall` sends headers and a few
-bytes, then nothing; `/trickle` sends a byte every 0.1 s; `/slow-headers` sends its status
-line and headers one byte every 0.2 s, forever.
+Routes (GET, and HEAD for files, counted in `checks`): any file under `root` by its name,
+with an ETag and a Last-Modified (and 304 to a request whose If-None-Match still fits)
+unless `validators` is False; `/missing` answers 404; `/page.html` answers an HTML page
+with status 200; `/stall` sends headers and a few bytes, then nothing; `/trickle` sends a
+byte every 0.1 s; `/slow-headers` sends its status line and headers one byte every 0.2 s.
 
 Also runs as a script, to serve a folder on a compose network (the ingest image has the
 python3 it needs; see tests/containers/compose.parts.yml):
@@ -28,6 +28,7 @@ class CorpusServer:
         self.delay_s = 0.0  # added before each file is served: a slow, far-away source
         self.validators = True  # ETag and Last-Modified on files, and 304 when unchanged
         self.requests: list[str] = []  # paths asked for, in order
+        self.checks: list[str] = []  # paths asked about with HEAD (is it still the same?)
         self.server = ThreadingHTTPServer((host, port), self.make_handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -86,10 +87,18 @@ class CorpusServer:
                 else:
                     self.answer(HTTPStatus.NOT_FOUND, b"not found", "text/plain")
 
-            def answer_file(self, path: Path):
+            def do_HEAD(self):
+                name = self.path.lstrip("/")
+                server.checks.append(name)
+                if (server.root / name).is_file():
+                    self.answer_file(server.root / name, head=True)
+                else:
+                    self.answer(HTTPStatus.NOT_FOUND, b"", "text/plain")
+
+            def answer_file(self, path: Path, head: bool = False):
                 body = path.read_bytes()
                 if not server.validators:
-                    self.answer(HTTPStatus.OK, body, "application/json")
+                    self.answer(HTTPStatus.OK, body, "application/json", head=head)
                     return
                 import email.utils
                 import hashlib
@@ -102,16 +111,18 @@ class CorpusServer:
                     self.end_headers()
                     return
                 self.answer(HTTPStatus.OK, body, "application/json",
-                            {"ETag": etag, "Last-Modified": modified})
+                            {"ETag": etag, "Last-Modified": modified}, head=head)
 
-            def answer(self, status, body: bytes, kind: str, headers: dict | None = None):
+            def answer(self, status, body: bytes, kind: str, headers: dict | None = None,
+                       head: bool = False):
                 self.send_response(status)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 for header, value in (headers or {}).items():
                     self.send_header(header, value)
                 self.end_headers()
-                self.wfile.write(body)
+                if not head:
+                    self.wfile.write(body)
 
         return Handler
 

@@ -76,3 +76,19 @@ def test_diff_with_a_notebook_removed_by_hand_still_compares_the_records(two_run
         notebook.write_bytes(saved)
     assert f"(no notebook diff: {notebook} is missing)" in result.stdout
     assert "scale      1.0  ->  3.0" in result.stdout
+
+
+def test_inputs_read_from_two_upstream_run_folders_are_one_row():
+    from nbsteps.diff import digests, side_by_side
+    from nbsteps.records import RunRecord
+
+    def report(run_id, upstream, sha):
+        return RunRecord(step="report", run_id=run_id, status="succeeded", started="",
+                         parameters={}, notebook="", html="", log="",
+                         inputs=[{"path": f"train/{upstream}/model.json", "sha256": sha}],
+                         upstream={"train/{run_id}/model.json": upstream})
+
+    a, b = report("report_a", "train_1", "aa"), report("report_b", "train_2", "bb")
+    rows = side_by_side(digests(a.inputs, a), digests(b.inputs, b), only_changed=True)
+    assert rows == [{"name": "train/{run_id}/model.json", "a": "aa", "b": "bb",
+                     "changed": True}]

@@ -85,8 +85,13 @@ def test_prune_on_the_real_runs_keeps_the_chain_and_survives_a_corrupted_record(
     broken = copy.outputs / "preprocess" / "preprocess_2026-01-01_00-00-00_0bad.json"
     broken.write_text((copy.outputs / "preprocess" / f"{ids['preprocess']}.json")
                       .read_text()[:200])
+    notebook = copy.outputs / "model" / f"{ids['model']}.ipynb"
+    notebook.unlink()  # removed by hand
+    shown = run_ok(copy, "show", ids["model"]).stdout
+    assert f"notebook  {notebook}  (missing)" in shown
     text = run_ok(copy, "prune", "--keep", "0").stdout
     assert f"removed {ids['model']} (succeeded" in text and "removed 1 run(s)" in text
+    assert "already gone: notebook" in text
     assert not (copy.data / "model" / ids["model"]).exists()
     assert (copy.data / "model" / "latest" / "plot.png").is_file()
     assert broken.exists()

@@ -24,9 +24,8 @@ def shop_runs(tmp_path_factory):
     root = copy_shop(tmp_path_factory.mktemp("shop-history") / "shop")
     ids = {}
     for turn, amount in ((1, "7.5"), (2, "20")):
-        for step in STEPS:  # one at a time: they are listed out of order in pipeline.yaml
-            ok(root, "run", step, *(["-p", f"min_amount={amount}"] if step == "clean" else []))
-            ids[f"{step}{turn}"] = latest(root, step)["run_id"]
+        ok(root, "run", "all", "-p", f"clean.min_amount={amount}")
+        ids |= {f"{step}{turn}": latest(root, step)["run_id"] for step in STEPS}
     return root, ids
 
 

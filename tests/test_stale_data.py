@@ -120,7 +120,7 @@ def test_an_empty_source_list_or_a_corpus_without_posts_fails_and_keeps_the_copy
 READER_PIPELINE = """steps:
   reader:
     notebook: notebooks/reader.ipynb
-    inputs: [table.txt]
+    inputs: [{path: table.txt, supplied: by hand}]
     outputs: ["reader/{run_id}/copy.txt"]
 """
 READER = [

@@ -1,7 +1,7 @@
 """nbsteps: run a pipeline of parameterized Jupyter notebooks with papermill."""
 
 from nbsteps.errors import MissingInputError, NbstepsError, ParameterError, UsageError
-from nbsteps.execute import run_step
+from nbsteps.execute import RunOptions, run_step
 from nbsteps.parameters import Parameter, read_parameters
 from nbsteps.pipeline import run_steps
 from nbsteps.project import Project, load_project
@@ -13,6 +13,7 @@ __all__ = [
     "Parameter",
     "ParameterError",
     "Project",
+    "RunOptions",
     "RunRecord",
     "UsageError",
     "load_project",

@@ -8,12 +8,15 @@ import sys
 import threading
 from dataclasses import asdict
 
+from nbsteps.commands import export as export_command
 from nbsteps.commands import runs, scaffold
+from nbsteps.commands import sweep as sweep_command
+from nbsteps.commands import worker as worker_command
 from nbsteps.errors import EXIT_FAILED, NbstepsError
 from nbsteps.execute import Progress, RunOptions
 from nbsteps.guard.options import add_guard_arguments, read_guard_request, resolve_guard
-from nbsteps.notebook import block_slow_optional_imports
-from nbsteps.parameters import RUNNER_PARAMETERS, parse_assignment, read_parameters
+from nbsteps.notebook import block_slow_optional_imports, read_notebook
+from nbsteps.parameters import RUNNER_PARAMETERS, parse_assignment
 from nbsteps.pipeline import run_steps
 from nbsteps.project import load_project
 from nbsteps.records import read_latest_records
@@ -46,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="first run (or skip, if up to date) every step these depend on")
     run.add_argument("-j", "--jobs", type=job_count, default=1, metavar="N",
                      help="run up to N independent steps side by side (default 1)")
+    sweep_command.add_engine_arguments(run)
 
     params = commands.add_parser("params", parents=[folders], help="list a step's parameters")
     params.add_argument("step")
@@ -62,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_guard_arguments(dashboard)
     scaffold.add_parsers(commands)
     runs.add_parsers(commands, [folders])
+    sweep_command.add_parser(commands, [folders])
+    worker_command.add_parser(commands, [folders])
+    export_command.add_parser(commands, [folders])
     return parser
 
 
@@ -85,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
             return scaffold.run_command(args)
         project = load_project(args.project, args.data_dir, args.outputs_dir, args.logs_dir)
         commands = {"run": command_run, "params": command_params, "status": command_status,
-                    "dashboard": command_dashboard}
+                    "dashboard": command_dashboard, "sweep": sweep_command.run,
+                    "worker": worker_command.run, "export": export_command.run}
         commands |= runs.COMMANDS
         return commands[args.command](project, args)
     except NbstepsError as error:
@@ -97,6 +105,8 @@ def command_run(project, args) -> int:
     overrides = dict(parse_assignment(text) for text in args.param)
     cancel = threading.Event()
     install_cancel_handlers(cancel)
+    if args.engine == "dask":
+        return sweep_command.run_on_dask(project, args, overrides, cancel)
     options = RunOptions(force=args.force, cancel=cancel, on_progress=print_progress,
                          upstream=args.upstream, jobs=args.jobs)
     records = run_steps(project, args.steps, overrides, options)
@@ -124,10 +134,15 @@ def print_progress(progress: Progress) -> None:
 
 
 def command_params(project, args) -> int:
-    declared = read_parameters(project.step(args.step).notebook)
-    shown = [p for p in declared.values() if p.name not in RUNNER_PARAMETERS]
+    notebook = read_notebook(project.step(args.step).notebook)
+    shown = [p for p in notebook.parameters.values() if p.name not in RUNNER_PARAMETERS]
     if args.json:
         print(json.dumps([asdict(p) | {"valid": p.describe()} for p in shown], indent=2))
+        return 0
+    if not notebook.has_parameters_cell:
+        print(f"{args.step} takes no parameters: {notebook.path.name} has no cell tagged "
+              "`parameters`; tag one to give it parameters (its assignments become the "
+              "defaults that -p and params files override)")
         return 0
     width = max((len(p.name) for p in shown), default=4)
     for p in shown:

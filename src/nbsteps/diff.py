@@ -71,9 +71,17 @@ def side_by_side(a: dict[str, Any], b: dict[str, Any], only_changed: bool) -> li
 
 
 def digests(files: list[dict[str, Any]], record: RunRecord) -> dict[str, str]:
-    """sha256 by data path, the run's own id written `{run_id}` so two runs' folders match."""
-    owner = record.reused_run or record.run_id
-    return {item["path"].replace(owner, RUN_ID_FIELD): item["sha256"] for item in files}
+    """sha256 by data path, run ids written `{run_id}` so that the same output of two runs,
+    or the same input read from two upstream runs' folders, is one row."""
+    run_ids = [record.reused_run or record.run_id, *record.upstream.values()]
+    return {template_path(item["path"], run_ids): item["sha256"] for item in files}
+
+
+def template_path(path: str, run_ids: list[str]) -> str:
+    for run_id in run_ids:
+        if run_id:
+            path = path.replace(run_id, RUN_ID_FIELD)
+    return path
 
 
 def cells_side_by_side(a: RunRecord, b: RunRecord, notebooks: tuple[Path, Path]) -> list[dict]:

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nbsteps import cellstats, export, freshness, metrics
-from nbsteps.errors import EXIT_CANCELLED, EXIT_FAILED, EXIT_KERNEL_DIED
+from nbsteps.errors import EXIT_CANCELLED, EXIT_FAILED, EXIT_KERNEL_DIED, ParameterError
 from nbsteps.inputs import resolve_inputs
+from nbsteps.kernel_names import choose_kernel
 from nbsteps.kernels import KernelPrestarter, import_kernel_modules, start_kernel
 from nbsteps.notebook import StepNotebook, read_notebook
 from nbsteps.parameters import RUNNER_PARAMETERS, read_params_file, resolve_values
@@ -97,7 +98,11 @@ def resolve_parameters(
 ) -> dict[str, Any]:
     """Defaults from the notebook, then params/<step>.yaml, then the overrides; all checked.
     `notebook` is the step's notebook when already read."""
-    declared = (notebook or read_notebook(step.notebook)).parameters
+    notebook = notebook or read_notebook(step.notebook)
+    declared = notebook.parameters
+    if not notebook.has_parameters_cell:
+        refuse_values(notebook, (str(step.params_file.name), read_params_file(step.params_file)),
+                      ("-p", overrides))
     chosen = resolve_values(
         declared,
         (str(step.params_file.name), read_params_file(step.params_file)),
@@ -105,6 +110,17 @@ def resolve_parameters(
     )
     defaults = {n: p.default for n, p in declared.items() if n not in RUNNER_PARAMETERS}
     return defaults | chosen
+
+
+def refuse_values(notebook: StepNotebook, *sources: tuple[str, dict[str, Any]]) -> None:
+    """A notebook without a parameters cell takes no values: say how to give it one."""
+    for where, given in sources:
+        for name in list(given)[:1]:
+            raise ParameterError(
+                f"{name!r} ({where}): {notebook.path.name} has no cell tagged `parameters`, so "
+                "it takes no parameters; tag the cell that sets its parameters `parameters` "
+                "(in Jupyter: View > Cell Toolbar > Tags, or the property inspector)"
+            )
 
 
 def run_step(
@@ -122,6 +138,7 @@ def run_step(
     """
     step = project.step(step_name)
     notebook = notebook or read_notebook(step.notebook)
+    kernel_name = choose_kernel(step, notebook)
     values = resolve_parameters(step, overrides or {}, notebook)
     inputs = resolve_inputs(project, step)
     fingerprint = freshness.fingerprint_step(project, notebook, values, inputs)
@@ -129,6 +146,7 @@ def run_step(
     run_id = new_run_id(step.name)
     record = start_record(project, step, run_id, values, fingerprint, reason)
     record.upstream = {i.declared: i.run_id for i in inputs if i.run_id}
+    record.kernel = kernel_name
     if previous is not None and not options.force:
         return finish_skipped(project, record, previous)
     if options.force and previous is not None:
@@ -234,8 +252,8 @@ def execute_notebook(
     parameters = dict(record.parameters)
     runner_values = {"data_dir": str(project.folders.data), "run_id": record.run_id}
     parameters |= {n: value for n, value in runner_values.items() if n in notebook.parameters}
-    km = options.kernel or (options.kernels.take(record.step) if options.kernels else None)
-    km = km or start_kernel(notebook, log_stream)
+    km = take_kernel(options, record)
+    km = km or start_kernel(notebook, log_stream, record.kernel)
     done = threading.Event()
     watcher = threading.Thread(target=stop_kernel_on_cancel, args=(km, cancel, done), daemon=True)
     watcher.start()
@@ -246,13 +264,15 @@ def execute_notebook(
             record.notebook,
             parameters=parameters,
             kernel_name=km.kernel_name,
-            language="python",
+            # How papermill writes the injected values: Python, R, Julia ...
+            language=km.kernel_spec.language or notebook.language or "python",
             km=km,
             progress_bar=options.progress_bar,
             log_output=False,  # cell output goes to the run log through the two files below
             stdout_file=log_stream,
             stderr_file=log_stream,
-            **cell_hooks(progress_reporter(notebook, record, options.on_progress), monitor),
+            **cell_hooks(progress_reporter(notebook, record, options.on_progress,
+                                           injected=bool(parameters)), monitor),
         )
         outcome = (SUCCEEDED, 0, None)
     except PapermillExecutionError as error:
@@ -273,6 +293,21 @@ def execute_notebook(
     if cancel.is_set():
         return (CANCELLED, EXIT_CANCELLED, f"{record.step} cancelled")
     return outcome
+
+
+def take_kernel(options: RunOptions, record: RunRecord) -> AsyncKernelManager | None:
+    """A kernel started ahead for this run, if it is the kernel the step runs on: never
+    another interpreter. One taken from `options.kernels` and not used is shut down here;
+    `options.kernel` belongs to the caller, who shuts it down."""
+    from jupyter_core.utils import run_sync
+
+    if options.kernel is not None:
+        return options.kernel if options.kernel.kernel_name == record.kernel else None
+    km = options.kernels.take(record.step) if options.kernels else None
+    if km is not None and km.kernel_name != record.kernel:
+        run_sync(km.shutdown_kernel)(now=True)
+        return None
+    return km
 
 
 def import_runner_modules() -> None:
@@ -312,12 +347,14 @@ def signal_kernel(km: AsyncKernelManager, signum: int) -> None:
 
 
 def progress_reporter(
-    notebook: StepNotebook, record: RunRecord, on_progress: ProgressCallback | None
+    notebook: StepNotebook, record: RunRecord, on_progress: ProgressCallback | None,
+    injected: bool = True,
 ):
     """An nbclient on_cell_start hook that reports "code cell i of n" with elapsed seconds."""
     started = time.monotonic()
-    # papermill adds one code cell, the injected parameters, to the notebook's own.
-    total = notebook.code_cells + 1
+    # papermill adds one code cell, the injected parameters, to the notebook's own (none
+    # when there are no values to inject).
+    total = notebook.code_cells + int(injected)
     position = 0
 
     def on_cell_start(cell, cell_index):

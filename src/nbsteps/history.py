@@ -155,10 +155,11 @@ def record_problem(record: RunRecord, path: Path, step: str) -> str | None:
         (is_file_list(record.inputs) and is_file_list(record.outputs),
          "inputs or outputs are not lists of files with path and sha256"),
         (isinstance(record.metrics, dict), "metrics is not a mapping"),
-        (isinstance(record.cells, list) and all(isinstance(c, dict) for c in record.cells),
-         "cells is not a list of cells"),
-        (record.duration_s is None or isinstance(record.duration_s, int | float),
-         "duration_s is not a number"),
+        (isinstance(record.cells, list) and all(is_cell(c) for c in record.cells),
+         "cells is not a list of {index, seconds, peak_rss_mb}"),
+        (all(value is None or isinstance(value, int | float)
+             for value in (record.duration_s, record.peak_rss_mb)),
+         "duration_s or peak_rss_mb is not a number"),
     ]
     return next((problem for ok, problem in checks if not ok), None)
 
@@ -169,6 +170,12 @@ def is_timestamp(value: object) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+def is_cell(value: object) -> bool:
+    return isinstance(value, dict) and isinstance(value.get("index"), int) and all(
+        value.get(key) is None or isinstance(value.get(key), int | float)
+        for key in ("seconds", "peak_rss_mb"))
 
 
 def is_file_list(value: object) -> bool:

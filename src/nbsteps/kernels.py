@@ -60,10 +60,11 @@ class KernelStartError(WarmUpError):
     """The kernel process died before answering: worth another try."""
 
 
-def start_kernel(notebook: StepNotebook, log_stream=None, warm_up: str = ""):
-    """A started kernel (an async manager) in the notebook's folder, with what the notebook
-    and its local modules import loaded (StepNotebook.imports) and then `warm_up` run;
-    WarmUpError if that fails (the kernel is gone).
+def start_kernel(notebook: StepNotebook, log_stream=None, kernel_name: str = "python3",
+                 warm_up: str = ""):
+    """A started kernel (an async manager) in the notebook's folder; a Python one with what
+    the notebook and its local modules import loaded (StepNotebook.imports) and then
+    `warm_up` run. WarmUpError if that fails (the kernel is gone).
 
     An async manager: run_step drives and shuts it down on the thread that runs the
     notebook, with that thread's own event loop.
@@ -72,9 +73,10 @@ def start_kernel(notebook: StepNotebook, log_stream=None, warm_up: str = ""):
 
     code = PRELOAD_CODE.format(names=list(notebook.imports), code=warm_up)
     for attempt in range(1, START_ATTEMPTS + 1):
-        km = launch_kernel(notebook.path.parent, log_stream)
+        km = launch_kernel(notebook.path.parent, log_stream, kernel_name)
         try:
-            run_silently(km, code)
+            if km.kernel_spec.language == "python":  # the preload is Python code
+                run_silently(km, code)
             return km
         except KernelStartError as error:
             run_sync(km.shutdown_kernel)(now=True)
@@ -87,12 +89,12 @@ def start_kernel(notebook: StepNotebook, log_stream=None, warm_up: str = ""):
     raise AssertionError("unreachable")
 
 
-def launch_kernel(cwd: Path, log_stream=None):
-    """A started python3 kernel (an async manager) working in `cwd`, quiet about TCP."""
+def launch_kernel(cwd: Path, log_stream=None, kernel_name: str = "python3"):
+    """A started kernel (an async manager) working in `cwd`, quiet about TCP."""
     from jupyter_client import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
-    km = AsyncKernelManager(kernel_name="python3")
+    km = AsyncKernelManager(kernel_name=kernel_name)
     streams = {"stdout": log_stream, "stderr": log_stream} if log_stream else {}
     run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS, **streams)
     return km
@@ -175,24 +177,25 @@ class KernelPrestarter:
     and prepares the next two steps', which then start while this step runs.
     """
 
-    def __init__(self, plan: list[tuple[str, StepNotebook]]) -> None:
-        self.plan = plan  # (step, its notebook) in pipeline order
+    def __init__(self, plan: list[tuple[str, StepNotebook, str]]) -> None:
+        self.plan = plan  # (step, its notebook, its kernel's name) in pipeline order
         # Two at a time: the next two steps' kernels start while the current step runs.
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nbsteps-kernel")
         self.started: dict[str, Future] = {}
         self.lock = threading.Lock()  # steps running side by side (`-j`) share the kernels
 
     def prepare(self, step: str) -> None:
-        notebooks = dict(self.plan)
+        kernels = {name: (notebook, kernel) for name, notebook, kernel in self.plan}
         with self.lock:
-            if step in notebooks and step not in self.started:
+            if step in kernels and step not in self.started:
                 import_kernel_modules()
-                self.started[step] = self.pool.submit(start_kernel, notebooks[step])
+                notebook, kernel = kernels[step]
+                self.started[step] = self.pool.submit(start_kernel, notebook, None, kernel)
 
     def take(self, step: str):
         """The kernel prepared for `step` (waiting for it if need be), or None."""
         self.prepare(step)
-        names = [name for name, _ in self.plan]
+        names = [name for name, _, _ in self.plan]
         if step in names:
             for following in names[names.index(step) + 1 : names.index(step) + 3]:
                 self.prepare(following)
@@ -218,11 +221,12 @@ class KernelPrestarter:
 class KernelPool:
     """Keeps one warm kernel ready for a notebook. Thread-safe; `close()` when done."""
 
-    def __init__(self, notebook: Path, warm_up: str = ""):
-        """Kernels for `notebook` (start_kernel's), with the project's `warm_up` code run.
-        The notebook is read again for each kernel: an edit between runs is seen."""
+    def __init__(self, notebook: Path, warm_up: str = "", kernel_name: str = "python3"):
+        """Kernels `kernel_name` for `notebook` (start_kernel's), with the project's `warm_up`
+        code run. The notebook is read again for each kernel: an edit between runs is seen."""
         self.notebook = Path(notebook)
         self.warm_up = warm_up
+        self.kernel_name = kernel_name
         self._lock = threading.Lock()
         self._closed = False
         # One worker: at most one kernel warms up at a time, so two quick takes never start
@@ -240,7 +244,7 @@ class KernelPool:
         self._wait_for_run(after)
         if self._closed:
             raise RuntimeError("the kernel pool is closed")
-        return start_kernel(read_notebook(self.notebook), warm_up=self.warm_up)
+        return start_kernel(read_notebook(self.notebook), None, self.kernel_name, self.warm_up)
 
     def _wait_for_run(self, previous: Future | None) -> None:
         """Wait until the kernel handed out before has done its run (run_step shuts it down),

@@ -64,16 +64,18 @@ def read_notebook(path: Path) -> StepNotebook:
         raise UsageError(f"cannot read notebook {path}: {error}") from error
     kernelspec = metadata.get("kernelspec") or {}
     language_info = metadata.get("language_info") or {}
+    language = kernelspec.get("language") or language_info.get("name")
     parameters_cell = find_parameters_cell(cells, path.name)
+    # The cell is read as Python; another language's values are not checked (none declared).
+    readable = parameters_cell is not None and (language or "python").lower() == "python"
     modules = find_local_modules(path.parent, cells)
     return StepNotebook(
         path=path,
         sha256=hashlib.sha256(raw).hexdigest(),
         cells=cells,
         kernel_name=kernelspec.get("name"),
-        language=kernelspec.get("language") or language_info.get("name"),
-        parameters=parse_parameters_cell(parameters_cell.source, path.name)
-        if parameters_cell else {},
+        language=language,
+        parameters=parse_parameters_cell(parameters_cell.source, path.name) if readable else {},
         has_parameters_cell=parameters_cell is not None,
         local_modules=tuple(module for module, _ in modules),
         imports=find_imports(cells, modules),

@@ -81,14 +81,14 @@ def read_parameters(notebook: Path) -> dict[str, Parameter]:
     return read_notebook(notebook).parameters
 
 
-def find_parameters_cell(cells: Sequence["Cell"], where: str) -> "Cell":
-    """The one cell tagged `parameters`."""
+def find_parameters_cell(cells: Sequence["Cell"], where: str) -> "Cell | None":
+    """The cell tagged `parameters`, or None: as with papermill, a notebook without one
+    runs without parameters."""
     tagged = [cell for cell in cells if "parameters" in cell.tags]
-    if len(tagged) != 1:
-        raise UsageError(
-            f"{where} must have exactly one cell tagged `parameters` (found {len(tagged)})"
-        )
-    return tagged[0]
+    if len(tagged) > 1:
+        raise UsageError(f"{where} has {len(tagged)} cells tagged `parameters`; keep the tag "
+                         "on one cell and merge the others into it")
+    return tagged[0] if tagged else None
 
 
 def parse_parameters_cell(source: str, where: str = "parameters cell") -> dict[str, Parameter]:

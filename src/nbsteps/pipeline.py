@@ -18,6 +18,7 @@ from nbsteps.execute import (
     run_step,
 )
 from nbsteps.export import HtmlWorker
+from nbsteps.kernel_names import choose_kernel
 from nbsteps.kernels import KernelPrestarter
 from nbsteps.notebook import StepNotebook, read_notebook
 from nbsteps.project import Project
@@ -75,19 +76,21 @@ def run_steps(
     per_step = split_overrides(project, steps, overrides or {})
     # Each notebook is read once for the whole run.
     notebooks = {step: read_notebook(project.step(step).notebook) for step in steps}
-    for step in steps:  # every step's parameters are checked before the first one runs
+    kernels = {}
+    for step in steps:  # every step's parameters and kernel are checked before the first runs
+        kernels[step] = choose_kernel(project.step(step), notebooks[step])
         resolve_parameters(project.step(step), per_step[step], notebooks[step])
-    kernels = KernelPrestarter(list(notebooks.items()))
+    prestarter = KernelPrestarter([(step, notebooks[step], kernels[step]) for step in steps])
     # HTML copies are written by a process of their own while the next step runs: no step
     # reads them, so they need not hold up the pipeline; all are written before returning.
     exporter = HtmlWorker()
-    step_options = replace(options, publish_html=exporter.submit, kernels=kernels,
+    step_options = replace(options, publish_html=exporter.submit, kernels=prestarter,
                            on_execute=exporter.start)
     try:
         run = run_side_by_side if options.jobs > 1 and len(steps) > 1 else run_in_order
         records = run(project, steps, per_step, notebooks, step_options)
     finally:
-        kernels.close()
+        prestarter.close()
         exporter.finish()
     apply_retention(project)  # pipeline.yaml's `retention:`, if any: old runs go
     return records

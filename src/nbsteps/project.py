@@ -139,13 +139,13 @@ def describe_yaml_error(error: yaml.YAMLError) -> str:
 
 def parse_step(root: Path, name: str, entry: dict) -> Step:
     """A step from its checked entry in pipeline.yaml."""
-    inputs, supplied = read_inputs(entry.get("inputs", []))
+    inputs, supplied = read_inputs(entry.get("inputs") or [])
     return Step(
         name=name,
         notebook=root / entry["notebook"],
         params_file=root / entry.get("params", f"params/{name}.yaml"),
         inputs=inputs,
-        outputs=tuple(entry.get("outputs", ())),
+        outputs=tuple(entry.get("outputs") or ()),
         supplied=supplied,
         kernel=entry.get("kernel"),
         metrics=entry.get("metrics"),

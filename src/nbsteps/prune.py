@@ -124,8 +124,7 @@ def dependencies(runs: Runs, record: RunRecord) -> set[str]:
     found = {writer.run_id for writer in upstream_runs(runs, record).values() if writer}
     if record.reused_run:
         found.add(record.reused_run)
-    # graph's record field: the upstream run id of each input, when the record has it
-    found.update(v for v in (getattr(record, "upstream", None) or {}).values() if v)
+    found.update(run_id for run_id in record.upstream.values() if run_id)  # as recorded
     return found
 
 

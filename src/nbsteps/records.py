@@ -8,6 +8,7 @@ Layout under the outputs folder, one folder per step:
 import hashlib
 import json
 import os
+import secrets
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -92,7 +93,9 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 def link_latest(target: Path, link: Path) -> None:
     """Point `link` at `target` (same folder) with an atomic rename of a fresh symlink."""
-    temporary = link.with_name(f".{link.name}.{os.getpid()}.tmp")
+    # A random part: the runs of a sweep link from threads of one process, and from
+    # containers on one shared volume whose processes may all have the same pid.
+    temporary = link.with_name(f".{link.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     temporary.unlink(missing_ok=True)
     temporary.symlink_to(os.path.relpath(target, link.parent))
     os.replace(temporary, link)

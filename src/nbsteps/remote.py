@@ -11,8 +11,10 @@ the ETag and Last-Modified the server gave last time, and a short timeout:
   the copy it has, with the validators of last time.
 """
 
+import http.client
 import logging
 import secrets
+import threading
 import urllib.error
 import urllib.request
 from typing import Any
@@ -35,7 +37,21 @@ def find_urls(values: dict[str, Any]) -> list[str]:
 
 def check_remote_sources(values: dict[str, Any], known: dict[str, dict]) -> dict[str, dict]:
     """The validators of each URL now (`known`: those the last run recorded, by URL)."""
-    return {url: check_url(url, known.get(url)) for url in find_urls(values)}
+    return {url: check_url_within(url, known.get(url)) for url in find_urls(values)}
+
+
+def check_url_within(url: str, previous: dict | None) -> dict:
+    """check_url, given CHECK_TIMEOUT_S in all: a socket timeout bounds each read only, and
+    a server sending its headers a byte at a time would hold the runner for ever. A check
+    still going after that is left to finish on its own (a daemon thread) and ignored."""
+    outcome: list[dict] = []
+    thread = threading.Thread(target=lambda: outcome.append(check_url(url, previous)),
+                              daemon=True, name="nbsteps-check-url")
+    thread.start()
+    thread.join(CHECK_TIMEOUT_S)
+    if outcome:
+        return outcome[0]
+    return could_not_check(url, previous, f"no answer within {CHECK_TIMEOUT_S:g} s")
 
 
 def check_url(url: str, previous: dict | None) -> dict:
@@ -44,18 +60,22 @@ def check_url(url: str, previous: dict | None) -> dict:
         headers["If-None-Match"] = previous["etag"]
     if previous and previous.get("last_modified"):
         headers["If-Modified-Since"] = previous["last_modified"]
-    # GET, not HEAD (which some servers refuse); the body is never read: closing the
-    # response drops the connection.
-    request = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=CHECK_TIMEOUT_S) as response:
-            found = {"etag": response.headers.get("ETag"),
-                     "last_modified": response.headers.get("Last-Modified")}
+        found = request_validators(url, headers, "HEAD")
     except urllib.error.HTTPError as error:
         if error.code == 304 and previous:
             return previous
-        return could_not_check(url, previous, f"HTTP {error.code}")
-    except (urllib.error.URLError, OSError, ValueError) as error:
+        if error.code not in (405, 501):
+            return could_not_check(url, previous, f"HTTP {error.code}")
+        try:  # a server that refuses HEAD: a GET whose body is never read
+            found = request_validators(url, headers, "GET")
+        except urllib.error.HTTPError as error:
+            if error.code == 304 and previous:
+                return previous
+            return could_not_check(url, previous, f"HTTP {error.code}")
+        except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as error:
+            return could_not_check(url, previous, str(getattr(error, "reason", error)))
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as error:
         reason = getattr(error, "reason", None) or type(error).__name__
         return could_not_check(url, previous, str(reason))
     if not found["etag"] and not found["last_modified"]:
@@ -63,6 +83,13 @@ def check_url(url: str, previous: dict | None) -> dict:
                  "it is fetched again", url)
         return {"unvalidated": secrets.token_hex(4)}  # never equal: the step runs
     return found
+
+
+def request_validators(url: str, headers: dict, method: str) -> dict:
+    request = urllib.request.Request(url, headers=headers, method=method)
+    with urllib.request.urlopen(request, timeout=CHECK_TIMEOUT_S) as response:
+        return {"etag": response.headers.get("ETag"),
+                "last_modified": response.headers.get("Last-Modified")}
 
 
 def could_not_check(url: str, previous: dict | None, reason: str) -> dict:

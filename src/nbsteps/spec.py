@@ -94,11 +94,11 @@ def check_step(name: Any, entry: Any, root: Path) -> list[str]:
         f"`{key}:` must be a string" for key in STRING_KEYS
         if key in entry and not isinstance(entry[key], str) and key != "metrics"
     ]
-    problems += check_outputs(entry.get("outputs", []))
-    problems += check_inputs(entry.get("inputs", []))
-    if isinstance(entry.get("outputs", []), list):
+    problems += check_outputs(entry.get("outputs") or [])
+    problems += check_inputs(entry.get("inputs") or [])
+    if isinstance(entry.get("outputs") or [], list):
         problems += problems_from(check_metrics_entry, name, entry.get("metrics"),
-                                  tuple(entry.get("outputs", [])))
+                                  tuple(entry.get("outputs") or []))
     return problems
 
 
@@ -210,8 +210,8 @@ class GraphStep:
 
     @classmethod
     def from_entry(cls, name: str, entry: dict) -> "GraphStep":
-        inputs, supplied = read_inputs(entry.get("inputs", []))
-        return cls(name, inputs, tuple(entry.get("outputs", [])), supplied)
+        inputs, supplied = read_inputs(entry.get("inputs") or [])
+        return cls(name, inputs, tuple(entry.get("outputs") or []), supplied)
 
 
 def read_inputs(items: list) -> tuple[tuple[str, ...], dict[str, str]]:

@@ -119,3 +119,19 @@ def test_a_browser_with_the_token_uses_the_dashboard(server, browser):
         assert page.locator(".nbsteps-status-line").count() == 1
     finally:
         close_context(context)
+
+
+def test_exposed_with_a_token_it_starts_and_still_checks_host_names(tmp_path):
+    server = DashboardServer(Workspace(root=REPO, base=tmp_path), tmp_path / "dashboard.log",
+                             args=("--host", "0.0.0.0", "--token", TOKEN))
+    try:
+        auth = {"Authorization": f"token {TOKEN}"}
+        # Typed as an address (what other machines use without a name): served.
+        for host in (f"127.0.0.1:{server.port}", f"192.0.2.7:{server.port}"):
+            assert get(server.port, STATIC, host=host, headers=auth).status == 200
+            assert get(server.port, STATIC, host=host).status == 403
+        # A name it was not started for: refused, token or not.
+        assert get(server.port, STATIC, host=f"evil.example:{server.port}",
+                   headers=auth).status == 403
+    finally:
+        server.stop()

@@ -22,7 +22,9 @@ from nbsteps.dashboard.panel import StepPanel
 from nbsteps.dashboard.runs import RunControl
 from nbsteps.errors import NbstepsError
 from nbsteps.guard.connect import DeferredPool, when_page_connects
+from nbsteps.kernel_names import choose_kernel
 from nbsteps.kernels import KernelPool
+from nbsteps.notebook import read_notebook
 from nbsteps.project import Project, load_project
 from nbsteps.records import FAILED, read_latest_records
 
@@ -152,8 +154,17 @@ def make_pools(project: Project, config: DashboardConfig) -> dict[str, DeferredP
     warm kernel against."""
     if os.environ.get("NBSTEPS_WARM_KERNEL", "1") == "0":
         return {}
-    return {view.step: DeferredPool(lambda view=view: KernelPool(
-        project.step(view.step).notebook, read_warm_up(view))) for view in config.steps}
+    pools = {}
+    for view in config.steps:
+        step = project.step(view.step)
+        try:  # the kernel the step runs on: a warm kernel of another one would go unused
+            kernel = choose_kernel(step, read_notebook(step.notebook))
+        except NbstepsError:  # not installed: a run says so, with no warm kernel to wait for
+            continue
+        pools[view.step] = DeferredPool(
+            lambda step=step, view=view, kernel=kernel: KernelPool(
+                step.notebook, read_warm_up(view), kernel))
+    return pools
 
 
 def start_warm_parts(pools: dict[str, DeferredPool]) -> None:

@@ -8,9 +8,14 @@ kernels at once, `max_pages_per_client` per client address; beyond that the page
 connected: a script or a crawler; or gone without saying goodbye) is shut down after
 `unconnected_timeout` seconds, instead of jupyter_server's idle culler, which keeps a
 kernel alive as long as anything happens in it.
+
+Page kernels, and the warm and run kernels they start (children inherit it), run at a
+lower priority than the server: eight model runs on two cores must not keep the server
+from answering everyone else.
 """
 
 import asyncio
+import os
 import time
 from collections import Counter
 
@@ -23,6 +28,7 @@ from traitlets import Float, Int
 from nbsteps.guard.options import MAX_PAGES, MAX_PAGES_PER_CLIENT, UNCONNECTED_TIMEOUT_S
 
 CHECK_INTERVAL_MS = 5000
+KERNEL_NICENESS = 10
 BUSY = ("The dashboard is busy: it already has as many open pages as it allows. Close "
         "other tabs of it, or try again in a minute.")
 
@@ -33,6 +39,8 @@ class LimitedKernelManager(AsyncMappingKernelManager):
                                help="Page kernels at once for one client address.")
     unconnected_timeout = Float(UNCONNECTED_TIMEOUT_S, config=True,
                                 help="Seconds a page kernel may go without a browser.")
+    kernel_niceness = Int(KERNEL_NICENESS, config=True,
+                          help="Added to page kernels' niceness: the server comes first.")
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -52,6 +60,7 @@ class LimitedKernelManager(AsyncMappingKernelManager):
             self._starting[client] -= 1
         self._clients[kernel_id] = client
         self._unconnected_since[kernel_id] = time.monotonic()
+        lower_priority(self.get_kernel(kernel_id), self.kernel_niceness)
         self.watch_connections()
         return kernel_id
 
@@ -99,6 +108,16 @@ class LimitedKernelManager(AsyncMappingKernelManager):
         finally:
             self._culling.discard(kernel_id)
             self._unconnected_since.pop(kernel_id, None)
+
+
+def lower_priority(kernel, niceness: int) -> None:
+    pid = getattr(getattr(kernel, "provisioner", None), "pid", None)
+    if pid is None or niceness <= 0:
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, 0) + niceness)
+    except OSError as error:  # ended already, or a platform without priorities
+        kernel.log.debug("could not lower the priority of kernel %s: %s", pid, error)
 
 
 def current_client() -> str:

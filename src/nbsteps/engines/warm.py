@@ -1,0 +1,81 @@
+"""Kernels for the points of a sweep, started ahead with the step's imports loaded.
+
+A point takes a kernel that is already up (and has pandas, scikit-learn... imported), and
+the kernel of a point still waiting starts while others run, so a point pays for neither
+the kernel start nor the imports. Each kernel still runs one notebook only (run_step shuts
+it down), and nothing starts for points that turn out to be up to date.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from nbsteps import prestart
+from nbsteps.notebook import StepNotebook
+
+log = logging.getLogger("nbsteps")
+
+
+class WarmKernels:
+    """The `kernels` object run_step takes (`prepare(step)`, `take(step)`), for one notebook.
+
+    `waiting()` says how many points have not started yet: at most that many (and at most
+    `ahead`) kernels are started ahead of need.
+    """
+
+    def __init__(self, notebook: StepNotebook, ahead: int, waiting: Callable[[], int]) -> None:
+        self.notebook, self.ahead, self.waiting = notebook, max(ahead, 1), waiting
+        self.lock = threading.Lock()
+        self.ready: list[Future] = []  # started or starting, not taken yet
+        self.claims = 0  # points that asked for a kernel and have not taken it yet
+        self.closed = False
+        prestart.import_kernel_modules()
+        self.starter = ThreadPoolExecutor(max_workers=self.ahead,
+                                          thread_name_prefix="nbsteps-kernel")
+
+    def _start(self) -> Future:
+        return self.starter.submit(prestart.start_kernel, self.notebook)
+
+    def prepare(self, step: str | None = None) -> None:
+        """A point is about to run: make sure a kernel is on its way for it."""
+        with self.lock:
+            self.claims += 1
+            while len(self.ready) < self.claims and not self.closed:
+                self.ready.append(self._start())
+
+    def fill(self) -> None:
+        """Start kernels for the points still waiting, up to `ahead` spare ones."""
+        with self.lock:
+            wanted = self.claims + min(self.waiting(), self.ahead)
+            while len(self.ready) < wanted and not self.closed:
+                self.ready.append(self._start())
+
+    def take(self, step: str | None = None):
+        """A started kernel (waiting for its start if need be), or None: the run then starts
+        a kernel of its own, as without this."""
+        with self.lock:
+            self.claims = max(self.claims - 1, 0)
+            future = self.ready.pop(0) if self.ready else None
+        self.fill()
+        if future is None:
+            return None
+        try:
+            return future.result()
+        except Exception as error:
+            log.warning("could not start a kernel ahead of time: %s", error)
+            return None
+
+    def close(self) -> None:
+        """Shut down the kernels nobody took (waiting for those still starting)."""
+        from jupyter_core.utils import run_sync
+
+        with self.lock:
+            self.closed = True
+            spare, self.ready = self.ready, []
+        for future in spare:
+            try:
+                run_sync(future.result().shutdown_kernel)(now=True)
+            except Exception as error:
+                log.debug("could not shut down a spare kernel: %s", error)
+        self.starter.shutdown(wait=True)
