@@ -121,8 +121,8 @@ def test_a_kernel_that_dies_while_starting_is_noticed_at_once_and_tried_again(mo
 
     launched = []
 
-    def launch_and_kill(cwd, log_stream=None):
-        km = launch(cwd, log_stream)
+    def launch_and_kill(*args):
+        km = launch(*args)
         launched.append(km)
         os.kill(km.provisioner.pid, signal.SIGKILL)
         return km
