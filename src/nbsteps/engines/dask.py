@@ -52,8 +52,8 @@ def make_security(args, role: str) -> Security | None:
 def scheduler_address(args) -> str:
     address = args.scheduler or os.environ.get("NBSTEPS_SCHEDULER")
     if not address:
-        raise UsageError("--engine dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786) "
-                         "or NBSTEPS_SCHEDULER")
+        raise UsageError("give the Dask scheduler with --scheduler ADDRESS (e.g. "
+                         "tcp://10.0.0.5:8786) or NBSTEPS_SCHEDULER")
     return address
 
 
