@@ -38,12 +38,12 @@ test-fast: install ## the tests that need neither Docker, a browser nor ../share
 
 lint: install ## ruff, stripped notebooks, hadolint on the Dockerfiles
 	$(BIN)/ruff check src tests notebooks benchmarks
-	$(BIN)/nbstripout --verify notebooks/*.ipynb
+	$(BIN)/nbstripout --verify notebooks/*.ipynb src/nbsteps/dashboard/*.ipynb
 	$(BIN)/hadolint containers/Dockerfile src/nbsteps/templates/project/containers/Dockerfile
 
 format: install ## fix what ruff can fix and strip notebook outputs
 	$(BIN)/ruff check --fix src tests notebooks benchmarks
-	$(BIN)/nbstripout notebooks/*.ipynb
+	$(BIN)/nbstripout notebooks/*.ipynb src/nbsteps/dashboard/*.ipynb
 
 constraints: ## pin newly added names in constraints.txt (existing pins are kept)
 	rm -rf /tmp/nbsteps-freeze && $(PYTHON) -m venv /tmp/nbsteps-freeze

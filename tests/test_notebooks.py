@@ -15,7 +15,7 @@ import nbformat
 from tests.conftest import REPO, copy_project
 from tests.corpus_factory import write_corpus
 
-NOTEBOOKS = ("1.ingest.ipynb", "2.preprocess.ipynb", "3.model.ipynb", "dashboard.ipynb")
+NOTEBOOKS = ("1.ingest.ipynb", "2.preprocess.ipynb", "3.model.ipynb")
 
 
 def test_every_notebook_runs_under_nbval(tmp_path):

@@ -169,7 +169,7 @@ def command_status(project, args) -> int:
 
 
 def command_dashboard(project, args) -> int:
-    from nbsteps.dashboard_server import serve_dashboard  # voila is an optional dependency
+    from nbsteps.dashboard.server import serve_dashboard  # voila is an optional dependency
 
     guard = resolve_guard(read_guard_request(args))
     return serve_dashboard(project, host=args.host, port=args.port, open_browser=False,

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nbsteps import cellstats, export, freshness, leftovers, metrics, prestart
+from nbsteps import cellstats, export, freshness, leftovers, metrics
 from nbsteps.errors import (
     EXIT_CANCELLED,
     EXIT_FAILED,
@@ -30,6 +30,7 @@ from nbsteps.errors import (
 )
 from nbsteps.inputs import resolve_inputs
 from nbsteps.kernel_names import choose_kernel
+from nbsteps.kernels import KernelPrestarter, import_kernel_modules, start_kernel
 from nbsteps.notebook import StepNotebook, read_notebook
 from nbsteps.parameters import RUNNER_PARAMETERS, read_params_file, resolve_values
 from nbsteps.project import RUN_ID_FIELD, Project, Step
@@ -82,7 +83,7 @@ class RunOptions:
     # A started kernel to run the notebook on (the dashboard's warm one); used for one run.
     kernel: AsyncKernelManager | None = None
     # Kernels started ahead of their steps (a pipeline run prepares the next ones).
-    kernels: prestart.KernelPrestarter | None = None
+    kernels: KernelPrestarter | None = None
     # Takes over writing the HTML copy (the pipeline's HTML worker); else written in place.
     publish_html: Callable[[RunRecord], None] | None = None
     on_execute: Callable[[], None] | None = None  # called once a step is going to execute
@@ -269,7 +270,7 @@ def execute_notebook(
     runner_values = {"data_dir": str(project.folders.data), "run_id": record.run_id}
     parameters |= {n: value for n, value in runner_values.items() if n in notebook.parameters}
     km = take_kernel(options, record)
-    km = km or prestart.start_kernel(notebook, log_stream, record.kernel)
+    km = km or start_kernel(notebook, log_stream, record.kernel)
     done = threading.Event()
     watcher = threading.Thread(target=stop_kernel_on_cancel, args=(km, cancel, done), daemon=True)
     watcher.start()
@@ -334,7 +335,7 @@ def import_runner_modules() -> None:
     import papermill  # noqa: F401
     import papermill.exceptions  # noqa: F401
 
-    prestart.import_kernel_modules()
+    import_kernel_modules()
 
 
 def stop_kernel_on_cancel(km: AsyncKernelManager, cancel: threading.Event, done: threading.Event):

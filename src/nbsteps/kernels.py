@@ -1,125 +1,238 @@
-"""A warm kernel pool: one python3 kernel kept started, with the heavy libraries imported.
+"""Kernels started ahead of time, with what their notebook imports already loaded.
 
-Starting a kernel and importing pandas, scikit-learn, SciPy and matplotlib takes longer than
-the model itself for a small `k`, and a person watching the dashboard waits through all of
-it. The pool starts the next kernel ahead of time; `take()` hands it out and starts the
-replacement as soon as that kernel's run is over. A kernel runs one notebook only
-(run_step shuts it down afterwards), so every run still starts from a clean namespace:
-the warm-up imports modules into `sys.modules` without binding a single name where the
-notebook could see it.
+Starting a kernel and importing pandas, scikit-learn or matplotlib often takes longer than a
+small notebook itself. Two users, one path:
+- the pipeline (KernelPrestarter) starts the next steps' kernels while a step runs;
+- the dashboard (KernelPool) keeps one kernel ready for the next click.
+Both call start_kernel. A kernel still runs exactly one notebook (run_step shuts it down
+afterwards): the warm-up fills `sys.modules` and binds no name the notebook could see, and
+the notebook's own local modules are left for it to import fresh.
 """
 
 import logging
 import threading
 import time
-from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-from jupyter_client import AsyncKernelManager
-from jupyter_core.utils import run_sync
-
-# The same quiet kernels as the pipeline's, and the same silent execution.
-from nbsteps.prestart import execute_silently, find_imports, launch_kernel
+from nbsteps.notebook import StepNotebook, read_notebook
 
 log = logging.getLogger("nbsteps")
 
+# ipykernel warns at every start that TCP is not encrypted (it is loopback only).
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+WARM_UP_TIMEOUT_S = 120.0
+READY_POLL_S = 2.0  # how often a starting kernel is checked for being still alive
+# A kernel can fail to start for a passing reason (a port taken between being picked and
+# bound, on a busy machine): try again once before giving up.
+START_ATTEMPTS = 2
+# The longest a pool's replacement kernel waits for the run of the kernel it replaces.
+REFILL_WAIT_S = 10.0
+
 # Runs with silent=True: no output, no history entry, and the execution count stays at 0,
 # so the executed notebook's cells are numbered In [1], In [2] ... as with a fresh kernel.
-# Everything is bound inside the helper, which deletes itself: the notebook's namespace is
-# untouched. Importing is not all: the first trigram count, sparse product, PCA and drawn
-# figure of a process pay for lazy imports, fonts and caches (about a second in all on
-# the real corpus), so the helper makes each once, on a few numbers of dummy data.
-WARM_CODE = """\
-def _nbsteps_warm_up(names):
+# Everything is bound inside the function, which deletes itself. A module that fails to
+# import is left for the notebook to report in its own cell. `code` is the project's own
+# warm-up (the dashboard's `warm_up:`), run in a namespace of its own: an error in it
+# fails the warm-up, so the caller falls back to a fresh kernel.
+PRELOAD_CODE = """\
+def _nbsteps_preload(names, code):
     import importlib
-    import io
     for name in names:
-        importlib.import_module(name)
-    try:
-        import matplotlib.pyplot as plt
-        import numpy as np
-        import scipy.sparse as sp
-        from scipy.spatial.distance import pdist
-        from sklearn.decomposition import PCA
-
-        counts = np.array([[1, 0, 2, 0], [0, 3, 1, 1], [2, 1, 0, 4]])
-        pdist(counts.astype(float), "cityblock")
-        ones = sp.csr_matrix(counts >= 1, dtype=np.int64)
-        shared = (ones @ ones.T).toarray().astype(float)
-        PCA(n_components=2, svd_solver="full").fit_transform(shared)
-        figure, axes = plt.subplots(figsize=(2, 2))
-        axes.scatter([0, 1], [1, 0], label="warm-up")
-        axes.set_title("warm-up")
-        axes.legend(title="warm-up")
-        figure.savefig(io.BytesIO(), format="png")
-        plt.close(figure)
-    except Exception:  # only a head start: the notebook reports its own errors
-        pass
+        try:
+            importlib.import_module(name)
+        except Exception:
+            pass
+    if code:
+        exec(compile(code, "<nbsteps warm-up>", "exec"), {{"__name__": "_nbsteps_warm_up"}})
+try:
+    _nbsteps_preload({names!r}, {code!r})
+finally:
+    del _nbsteps_preload
 """
 
 
-def build_warm_code(modules: Iterable[str]) -> str:
-    return f"{WARM_CODE}_nbsteps_warm_up({tuple(modules)!r})\ndel _nbsteps_warm_up\n"
-
-
-START_TIMEOUT_S = 60.0
-# A kernel can fail to start for a passing reason (a port taken between being picked and
-# bound, on a busy machine): try again once before leaving the next run a cold start.
-START_ATTEMPTS = 2
-# The longest a replacement waits for the run of the kernel it replaces to end.
-REFILL_WAIT_S = 10.0
-
-
 class WarmUpError(RuntimeError):
-    """A kernel did not start, or an import failed in it."""
+    """A kernel did not start, or its warm-up code failed."""
 
 
 class KernelStartError(WarmUpError):
     """The kernel process died before answering: worth another try."""
 
 
-def start_warm_kernel(cwd: Path, modules: Iterable[str]) -> AsyncKernelManager:
-    """A started kernel working in `cwd` (the notebooks folder, as execute.start_kernel does)
-    with `modules` imported; its output goes to this process's stdout and stderr.
+def start_kernel(notebook: StepNotebook, log_stream=None, kernel_name: str = "python3",
+                 warm_up: str = ""):
+    """A started kernel (an async manager) in the notebook's folder; a Python one with what
+    the notebook and its local modules import loaded (StepNotebook.imports) and then
+    `warm_up` run. WarmUpError if that fails (the kernel is gone).
 
-    An async manager, as execute.start_kernel makes: run_step drives and shuts it down on
-    the thread that runs the notebook, with that thread's own event loop.
+    An async manager: run_step drives and shuts it down on the thread that runs the
+    notebook, with that thread's own event loop.
     """
-    km = launch_kernel(cwd)
-    try:
-        run_silently(km, build_warm_code(modules))
-    except BaseException:
-        run_sync(km.shutdown_kernel)(now=True)
-        raise
+    from jupyter_core.utils import run_sync
+
+    code = PRELOAD_CODE.format(names=list(notebook.imports), code=warm_up)
+    for attempt in range(1, START_ATTEMPTS + 1):
+        km = launch_kernel(notebook.path.parent, log_stream, kernel_name)
+        try:
+            if km.kernel_spec.language == "python":  # the preload is Python code
+                run_silently(km, code)
+            return km
+        except KernelStartError as error:
+            run_sync(km.shutdown_kernel)(now=True)
+            if attempt == START_ATTEMPTS:
+                raise
+            log.warning("could not start a kernel (%s); trying again", error)
+        except BaseException:
+            run_sync(km.shutdown_kernel)(now=True)
+            raise
+    raise AssertionError("unreachable")
+
+
+def launch_kernel(cwd: Path, log_stream=None, kernel_name: str = "python3"):
+    """A started kernel (an async manager) working in `cwd`, quiet about TCP."""
+    from jupyter_client import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
+    km = AsyncKernelManager(kernel_name=kernel_name)
+    streams = {"stdout": log_stream, "stderr": log_stream} if log_stream else {}
+    run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS, **streams)
     return km
 
 
-def run_silently(km: AsyncKernelManager, code: str) -> None:
+def run_silently(km, code: str) -> None:
     """Execute `code` in the kernel and wait for it; WarmUpError if it fails, KernelStartError
-    if the kernel died before answering (worth another try)."""
+    if the kernel died before answering."""
     try:
-        content = execute_silently(km, code, ready_timeout_s=START_TIMEOUT_S)
+        content = execute_silently(km, code)
     except RuntimeError as error:  # wait_for_ready: the kernel died while starting
         raise KernelStartError(f"the kernel did not start: {error}") from error
     if content["status"] != "ok":
         raise WarmUpError(f"warm-up failed: {content.get('ename')}: {content.get('evalue')}")
 
 
-class KernelPool:
-    """Keeps one warm kernel ready. Thread-safe; `close()` when done (the spare is shut down)."""
+def execute_silently(km, code: str) -> dict:
+    """Run `code` in the kernel (no output, no history, execution count untouched) and wait
+    for it; returns the reply's content. RuntimeError if the kernel dies before it is ready.
+    """
+    from jupyter_client.blocking import BlockingKernelClient
 
-    def __init__(self, notebook: Path, modules: Iterable[str] | None = None):
-        """Kernels for `notebook`: in its folder, with what it and its local modules import
-        loaded (or `modules`). Its local modules are left out on purpose: the notebook must
-        import the current file."""
-        self.cwd = Path(notebook).parent
-        self.modules = tuple(find_imports(Path(notebook)) if modules is None else modules)
+    # parent=km: "is it alive" asks the process, not a heartbeat a busy machine can miss.
+    client = BlockingKernelClient(parent=km, **km.get_connection_info(session=True))
+    client.start_channels(hb=False)
+    try:
+        wait_until_ready(km, client)
+        msg_id = client.execute(code, silent=True, store_history=False)
+        while True:
+            reply = client.get_shell_msg(timeout=WARM_UP_TIMEOUT_S)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply["content"]
+    finally:
+        client.stop_channels()
+
+
+def wait_until_ready(km, client) -> None:
+    """Wait for the kernel's first answer; RuntimeError as soon as its process is gone (a
+    port taken between being picked and bound), not after the whole timeout: without a
+    heartbeat, the client alone cannot tell a dead kernel from a slow one."""
+    from jupyter_core.utils import run_sync
+
+    deadline = time.monotonic() + WARM_UP_TIMEOUT_S
+    while True:
+        try:
+            client.wait_for_ready(timeout=READY_POLL_S)
+            return
+        except RuntimeError:
+            if not run_sync(km.is_alive)():
+                raise RuntimeError("the kernel process ended before it answered") from None
+            if time.monotonic() > deadline:
+                raise
+
+
+def import_kernel_modules() -> None:
+    """Import what start_kernel needs on the calling thread, before a pool thread does.
+
+    Two threads importing jupyter_client for the first time at once (the pool starting a
+    kernel, the main thread importing papermill) can see it half-initialised:
+    "cannot import name 'AsyncKernelManager' from partially initialized module".
+    """
+    import jupyter_client  # noqa: F401
+    import jupyter_client.blocking  # noqa: F401
+    import jupyter_client.provisioning  # noqa: F401
+    import jupyter_core.utils  # noqa: F401
+
+
+def discard_kernel(km) -> None:
+    """Shut down a kernel that was taken but not used (or not shut down by its user)."""
+    from jupyter_core.utils import run_sync
+
+    if km is not None and km.has_kernel:
+        run_sync(km.shutdown_kernel)(now=True)
+
+
+class KernelPrestarter:
+    """Kernels for the steps of one pipeline run, each started ahead of the step that uses it.
+
+    `prepare(step)` starts a step's kernel in the background; `take(step)` hands it over
+    and prepares the next two steps', which then start while this step runs.
+    """
+
+    def __init__(self, plan: list[tuple[str, StepNotebook, str]]) -> None:
+        self.plan = plan  # (step, its notebook, its kernel's name) in pipeline order
+        # Two at a time: the next two steps' kernels start while the current step runs.
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nbsteps-kernel")
+        self.started: dict[str, Future] = {}
+        self.lock = threading.Lock()  # steps running side by side (`-j`) share the kernels
+
+    def prepare(self, step: str) -> None:
+        kernels = {name: (notebook, kernel) for name, notebook, kernel in self.plan}
+        with self.lock:
+            if step in kernels and step not in self.started:
+                import_kernel_modules()
+                notebook, kernel = kernels[step]
+                self.started[step] = self.pool.submit(start_kernel, notebook, None, kernel)
+
+    def take(self, step: str):
+        """The kernel prepared for `step` (waiting for it if need be), or None."""
+        self.prepare(step)
+        names = [name for name, _, _ in self.plan]
+        if step in names:
+            for following in names[names.index(step) + 1 : names.index(step) + 3]:
+                self.prepare(following)
+        with self.lock:
+            future = self.started.pop(step)
+        try:
+            return future.result()
+        except Exception as error:  # the step starts a kernel of its own instead
+            log.warning("could not start %s's kernel ahead of time: %s", step, error)
+            return None
+
+    def close(self) -> None:
+        """Shut down kernels prepared for steps that did not run (a failure stopped them)."""
+        for future in self.started.values():
+            try:
+                discard_kernel(future.result())
+            except Exception as error:
+                log.debug("could not shut down a kernel started ahead: %s", error)
+        self.started.clear()
+        self.pool.shutdown(wait=True)
+
+
+class KernelPool:
+    """Keeps one warm kernel ready for a notebook. Thread-safe; `close()` when done."""
+
+    def __init__(self, notebook: Path, warm_up: str = "", kernel_name: str = "python3"):
+        """Kernels `kernel_name` for `notebook` (start_kernel's), with the project's `warm_up`
+        code run. The notebook is read again for each kernel: an edit between runs is seen."""
+        self.notebook = Path(notebook)
+        self.warm_up = warm_up
+        self.kernel_name = kernel_name
         self._lock = threading.Lock()
         self._closed = False
         # One worker: at most one kernel warms up at a time, so two quick takes never start
         # two kernels at once on a small machine; the second waits for the first replacement.
         self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbsteps-kernels")
+        import_kernel_modules()
         self._next = self._start_next(after=None)
 
     def _start_next(self, after: Future | None) -> Future:
@@ -127,18 +240,11 @@ class KernelPool:
         future.add_done_callback(report_failure)
         return future
 
-    def _warm_up(self, after: Future | None) -> AsyncKernelManager:
+    def _warm_up(self, after: Future | None):
         self._wait_for_run(after)
         if self._closed:
             raise RuntimeError("the kernel pool is closed")
-        for attempt in range(1, START_ATTEMPTS + 1):
-            try:
-                return start_warm_kernel(self.cwd, self.modules)
-            except KernelStartError as error:
-                if attempt == START_ATTEMPTS or self._closed:
-                    raise
-                log.warning("could not warm up a kernel (%s); trying again", error)
-        raise AssertionError("unreachable")
+        return start_kernel(read_notebook(self.notebook), None, self.kernel_name, self.warm_up)
 
     def _wait_for_run(self, previous: Future | None) -> None:
         """Wait until the kernel handed out before has done its run (run_step shuts it down),
@@ -157,9 +263,11 @@ class KernelPool:
             future = self._next
         return future.done() and future.exception() is None
 
-    def take(self, timeout: float | None = None) -> AsyncKernelManager | None:
+    def take(self, timeout: float | None = None):
         """The warm kernel (waiting for it if it is still starting), or None if warming up
         failed: the caller then starts a cold kernel as usual. Use it for one run only."""
+        from jupyter_core.utils import run_sync
+
         with self._lock:
             if self._closed:
                 raise RuntimeError("the kernel pool is closed")
@@ -190,7 +298,7 @@ class KernelPool:
 def report_failure(future: Future) -> None:
     if not future.cancelled() and future.exception() is not None:
         error = future.exception()
-        # A traceback only for the unexpected: a failed import or start says enough.
+        # A traceback only for the unexpected: a failed warm-up or start says enough.
         trace = None if isinstance(error, WarmUpError) else error
         log.warning("could not warm up a kernel: %s", error, exc_info=trace)
 
@@ -199,9 +307,3 @@ def shut_down_result(future: Future) -> None:
     if future.cancelled() or future.exception() is not None:
         return
     discard_kernel(future.result())
-
-
-def discard_kernel(km: AsyncKernelManager | None) -> None:
-    """Shut down a kernel that was taken but not used (or not shut down by its user)."""
-    if km is not None and km.has_kernel:
-        run_sync(km.shutdown_kernel)(now=True)

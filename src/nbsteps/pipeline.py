@@ -19,8 +19,8 @@ from nbsteps.execute import (
 )
 from nbsteps.export import HtmlWorker
 from nbsteps.kernel_names import choose_kernel
+from nbsteps.kernels import KernelPrestarter
 from nbsteps.notebook import StepNotebook, read_notebook
-from nbsteps.prestart import KernelPrestarter
 from nbsteps.project import Project
 from nbsteps.prune import apply_retention
 from nbsteps.records import SKIPPED, SUCCEEDED, RunRecord

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nbsteps.dashboard.config import validate_dashboard
 from nbsteps.errors import UsageError
 from nbsteps.graph import LATEST, RUN_ID_FIELD, find_cycle, find_dependencies, producer_of
 from nbsteps.metrics import check_metrics_entry
@@ -49,6 +50,8 @@ def find_problems(spec: Any, root: Path) -> list[str]:
                      f"step {name!r}: {problem}" for problem in check_step(name, entry, root)]
     if not problems:  # the graph checks need well-formed steps
         problems += check_graph(entries)
+    if not problems:  # the page names steps and their outputs: nbsteps.dashboard.config
+        problems += validate_dashboard(spec.get("dashboard"), entries, root)
     return problems
 
 

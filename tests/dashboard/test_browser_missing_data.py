@@ -42,7 +42,7 @@ def test_missing_data_says_so_and_runs_the_earlier_steps(fresh, context):
     panel = page.locator(".nbsteps-missing")
     panel.wait_for()
     text = panel.inner_text()
-    assert "The processed data the model needs does not exist yet" in text
+    assert "The input data of model does not exist yet" in text
     assert "data/processed/posts.parquet is missing" in text
     assert page.is_disabled(".nbsteps-run")
 

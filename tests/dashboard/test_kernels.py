@@ -1,13 +1,24 @@
-"""The warm kernel pool: a kernel that is started and has the heavy imports done, and a
-namespace as clean as a fresh kernel's."""
+"""Kernels started ahead (kernels.py): started, with the notebook's imports done and the
+project's warm-up run, and a namespace as clean as a fresh kernel's; the dashboard's pool."""
 
+import json
+import os
+import signal
+import time
 from pathlib import Path
 
 import pytest
 from jupyter_client.blocking import BlockingKernelClient
 from jupyter_core.utils import run_sync
 
-from nbsteps.kernels import KernelPool, WarmUpError, discard_kernel, start_warm_kernel
+from nbsteps.kernels import (
+    KernelPool,
+    KernelStartError,
+    WarmUpError,
+    discard_kernel,
+    start_kernel,
+)
+from nbsteps.notebook import read_notebook
 from tests.conftest import REPO
 
 NOTEBOOKS = REPO / "notebooks"
@@ -69,14 +80,57 @@ def test_take_starts_the_next_kernel_and_close_stops_it(pool):
         pool.take()
 
 
+def test_the_imports_are_the_notebooks_and_its_local_modules_full_names():
+    modules = read_notebook(MODEL).imports
+    assert {"pandas", "sklearn.manifold", "matplotlib.pyplot"} <= set(modules)
+    assert "authorship" not in modules and "json" not in modules  # local, standard library
+
+
 def test_a_failed_warm_up_leaves_a_cold_start_to_the_caller():
-    pool = KernelPool(MODEL, modules=["no_such_module_for_nbsteps"])
+    pool = KernelPool(MODEL, warm_up="import no_such_module_for_nbsteps")
     try:
         assert pool.take(timeout=120) is None
     finally:
         pool.close()
 
 
-def test_warm_up_errors_name_the_import():
+def test_warm_up_errors_name_the_failure(tmp_path):
     with pytest.raises(WarmUpError, match="no_such_module_for_nbsteps"):
-        start_warm_kernel(NOTEBOOKS, ["no_such_module_for_nbsteps"])
+        start_kernel(read_notebook(MODEL), warm_up="import no_such_module_for_nbsteps")
+
+
+def test_warm_up_code_runs_apart_from_the_notebooks_namespace(tmp_path):
+    notebook = tmp_path / "step.ipynb"
+    notebook.write_text(json.dumps({"cells": [{
+        "cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "n = 1  # n",
+        "outputs": [], "execution_count": None}], "metadata": {}, "nbformat": 4,
+        "nbformat_minor": 5}))
+    marker = tmp_path / "warmed"
+    warm_up = f"import pathlib\nx = 1\npathlib.Path({str(marker)!r}).write_text('yes')"
+    km = start_kernel(read_notebook(notebook), warm_up=warm_up)
+    try:
+        text, _ = execute(km, "print('x' in globals(), 'pathlib' in globals())")
+        assert text.strip() == "False False" and marker.read_text() == "yes"
+    finally:
+        discard_kernel(km)
+
+
+def test_a_kernel_that_dies_while_starting_is_noticed_at_once_and_tried_again(monkeypatch):
+    """Killed right after its launch, as a port taken between being picked and bound does."""
+    from nbsteps import kernels
+
+    launched = []
+
+    def launch_and_kill(*args):
+        km = launch(*args)
+        launched.append(km)
+        os.kill(km.provisioner.pid, signal.SIGKILL)
+        return km
+
+    launch = kernels.launch_kernel
+    monkeypatch.setattr(kernels, "launch_kernel", launch_and_kill)
+    started = time.monotonic()
+    with pytest.raises(KernelStartError, match="ended before it answered"):
+        start_kernel(read_notebook(MODEL))
+    assert len(launched) == kernels.START_ATTEMPTS
+    assert time.monotonic() - started < 30  # not the whole start-up timeout

@@ -3,7 +3,7 @@ model run's coordinates, and nothing else (403 or 404) - whatever a visitor asks
 
 import pytest
 
-from nbsteps.dashboard_server import FILES_URL, file_url, find_serving_root
+from nbsteps.dashboard.server import FILES_URL, PACKAGED_NOTEBOOK, file_url, serving_root
 from nbsteps.project import load_project
 
 pytestmark = pytest.mark.browser  # needs the real server, like the browser tests
@@ -39,7 +39,8 @@ def forbidden_paths(project, run_id: str) -> list[str]:
         return file_url(project, "data", relative)
 
     # The project's own files, as the file handler would name them if it served them.
-    root = project.root.relative_to(find_serving_root(project)).as_posix()
+    root = project.root.relative_to(serving_root(project)).as_posix()
+    page = PACKAGED_NOTEBOOK.relative_to(serving_root(project)).as_posix()
     return [
         # executed notebooks, records, logs
         outputs(f"model/{run_id}.ipynb"),
@@ -57,7 +58,8 @@ def forbidden_paths(project, run_id: str) -> list[str]:
         f"{FILES_URL}/{root}/notebooks/authorship.py",
         f"{FILES_URL}/{root}/params/model.yaml",
         f"{FILES_URL}/{root}/pipeline.yaml",
-        f"{FILES_URL}/{root}/src/nbsteps/dashboard.py",
+        f"{FILES_URL}/{page}",
+        f"{FILES_URL}/{page.replace('dashboard.ipynb', 'page.py')}",
         f"{FILES_URL}/dashboard.ipynb",
         "dashboard.ipynb",
         # climbing out, encoded or not, and an HTML name outside outputs/<step>/

@@ -5,38 +5,23 @@ Each run is a task that calls `run_step` on a worker started for its step (`nbst
 libraries. Workers read and write data, outputs and logs on a filesystem they all mount at
 the same path: a run's record and executed notebook are written there by the worker as it
 goes, and outlive it. A worker that dies mid-run: Dask runs the task again elsewhere, and
-that attempt marks the lost one's record as failed before it starts (see `Attempt`).
+that attempt marks the lost one's record as failed before it starts (tasks.py).
 """
 
 import logging
 import os
-import socket
 import threading
 import time
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
 
 from distributed import Client, Event, KilledWorker
 from distributed.security import Security
 
 from nbsteps.engines import Reporter, SweepJob
-from nbsteps.engines.warm import WarmKernels
-from nbsteps.errors import EXIT_FAILED, EXIT_KERNEL_DIED, NbstepsError, UsageError
-from nbsteps.execute import Progress, RunOptions, remove_partial_outputs, run_step
-from nbsteps.kernel_names import choose_kernel
-from nbsteps.notebook import read_notebook
-from nbsteps.project import Project, load_project
-from nbsteps.records import (
-    DIED,
-    FAILED,
-    RUNNING,
-    read_record,
-    record_path,
-    write_record,
-    write_text_atomic,
-)
-from nbsteps.sweep.record import PointOutcome, now
+from nbsteps.engines.tasks import RunTask, run_task
+from nbsteps.errors import EXIT_FAILED, EXIT_KERNEL_DIED, UsageError
+from nbsteps.project import Project
+from nbsteps.records import FAILED
+from nbsteps.sweep.record import PointOutcome
 
 log = logging.getLogger("nbsteps")
 
@@ -67,8 +52,8 @@ def make_security(args, role: str) -> Security | None:
 def scheduler_address(args) -> str:
     address = args.scheduler or os.environ.get("NBSTEPS_SCHEDULER")
     if not address:
-        raise UsageError("--engine dask needs --scheduler ADDRESS (e.g. tcp://10.0.0.5:8786) "
-                         "or NBSTEPS_SCHEDULER")
+        raise UsageError("give the Dask scheduler with --scheduler ADDRESS (e.g. "
+                         "tcp://10.0.0.5:8786) or NBSTEPS_SCHEDULER")
     return address
 
 
@@ -91,25 +76,6 @@ def wait_for_workers(client: Client, step: str) -> None:
         time.sleep(0.5)
     raise UsageError(f"no worker for step {step} joined the cluster in {WORKER_WAIT_S:.0f} s; "
                      f"start one: nbsteps worker --step {step} --scheduler ADDRESS")
-
-
-@dataclass(frozen=True)
-class RunTask:
-    """One run for a worker: a point of a sweep, or a step of a pipeline."""
-
-    job_id: str  # the sweep (or pipeline run) it belongs to
-    index: int
-    step: str
-    overrides: dict[str, Any]
-    force: bool
-
-    @property
-    def cancel_event(self) -> str:
-        return f"nbsteps-cancel-{self.job_id}"
-
-    @property
-    def key(self) -> str:
-        return f"nbsteps-{self.job_id}-{self.index}-{self.step}"
 
 
 class DaskEngine:
@@ -172,113 +138,6 @@ def collect_outcome(future) -> PointOutcome:
                             f"(killed or out of memory): {error}")
     except Exception as error:
         return PointOutcome(FAILED, EXIT_FAILED, error=f"{type(error).__name__}: {error}")
-
-
-# ---- the worker's side ----------------------------------------------------------------
-
-_kernels: dict[str, WarmKernels] = {}
-_kernels_lock = threading.Lock()
-
-
-def worker_kernels(project: Project, step: str, ahead: int = 1) -> WarmKernels:
-    """This worker process's warm kernels for `step`: one always started ahead."""
-    with _kernels_lock:
-        if step not in _kernels:
-            notebook = read_notebook(project.step(step).notebook)
-            kernel_name = choose_kernel(project.step(step), notebook)
-            _kernels[step] = WarmKernels(notebook, kernel_name, ahead, lambda: ahead)
-        return _kernels[step]
-
-
-def close_worker_kernels() -> None:
-    with _kernels_lock:
-        for kernels in _kernels.values():
-            kernels.close()
-        _kernels.clear()
-
-
-def run_task(task: RunTask, *upstream: dict) -> dict:
-    """Run on a worker: one ordinary run of the step, in this worker's project and folders.
-
-    `upstream` are the outcomes of the steps this one reads from (a pipeline run): if one
-    did not succeed, this step does not run."""
-    if any(outcome["status"] not in ("succeeded", "skipped") for outcome in upstream):
-        return asdict(PointOutcome("not run", None, error="an upstream step did not succeed"))
-    event = Event(task.cancel_event)
-    if event.is_set():
-        return asdict(PointOutcome.not_started())
-    project = load_project()  # from the environment `nbsteps worker` set up
-    cancel = threading.Event()
-    watcher = threading.Thread(target=watch_cancel, args=(event, cancel), daemon=True)
-    watcher.start()
-    attempt = Attempt(project, task)
-    attempt.close_lost_run()
-    worker = worker_name()
-    try:
-        options = RunOptions(force=task.force, cancel=cancel, on_progress=attempt.note,
-                             kernels=worker_kernels(project, task.step))
-        record = run_step(project, task.step, task.overrides, options)
-        return asdict(PointOutcome.from_record(record, worker=worker))
-    except NbstepsError as error:
-        return asdict(PointOutcome(FAILED, error.exit_code, error=str(error), worker=worker))
-    finally:
-        attempt.done()
-        cancel.set()  # ends the watcher
-
-
-def watch_cancel(event: Event, cancel: threading.Event) -> None:
-    while not cancel.is_set():
-        try:
-            if event.wait(timeout=0.5):
-                cancel.set()
-        except Exception:  # the scheduler is gone: the run goes on, its record tells
-            time.sleep(0.5)
-
-
-def worker_name() -> str:
-    try:
-        from distributed import get_worker
-
-        return f"{socket.gethostname()} {get_worker().name}"
-    except ValueError:
-        return socket.gethostname()
-
-
-class Attempt:
-    """A note on the shared filesystem of which run a task is, so that when its worker dies
-    the next attempt can close that run's record (`running` forever otherwise)."""
-
-    def __init__(self, project: Project, task: RunTask) -> None:
-        self.project, self.task = project, task
-        self.path = (project.folders.outputs / task.step / "attempts"
-                     / f"{task.job_id}-{task.index}.json")
-        self.run_id: str | None = None
-
-    def note(self, progress: Progress) -> None:
-        if self.run_id is None:
-            self.run_id = progress.run_id
-            write_text_atomic(self.path, f'{{"run_id": "{progress.run_id}"}}\n')
-
-    def close_lost_run(self) -> None:
-        import json
-
-        if not self.path.is_file():
-            return
-        run_id = json.loads(self.path.read_text(encoding="utf-8"))["run_id"]
-        path = record_path(self.project.folders.outputs, self.task.step, run_id)
-        record = read_record(path) if path.is_file() else None
-        # DIED: the record is read so once the worker's process is gone (records.read_record).
-        if record is not None and record.status in (RUNNING, DIED):
-            record.status, record.exit_code, record.ended = FAILED, EXIT_KERNEL_DIED, now()
-            record.error = (f"{self.task.step}: the worker running it was lost (killed or out "
-                            "of memory); the run was started again on another worker")
-            write_record(self.project.folders.outputs, record)
-            remove_partial_outputs(self.project, self.project.step(self.task.step), run_id)
-            log.warning("closed run %s of a lost worker", run_id)
-        self.path.unlink(missing_ok=True)
-
-    def done(self) -> None:
-        Path(self.path).unlink(missing_ok=True)
 
 
 # ---- a pipeline's steps -------------------------------------------------------------------

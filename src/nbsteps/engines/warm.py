@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from nbsteps import prestart
+from nbsteps import kernels
 from nbsteps.notebook import StepNotebook
 
 log = logging.getLogger("nbsteps")
@@ -32,12 +32,12 @@ class WarmKernels:
         self.ready: list[Future] = []  # started or starting, not taken yet
         self.claims = 0  # points that asked for a kernel and have not taken it yet
         self.closed = False
-        prestart.import_kernel_modules()
+        kernels.import_kernel_modules()
         self.starter = ThreadPoolExecutor(max_workers=self.ahead,
                                           thread_name_prefix="nbsteps-kernel")
 
     def _start(self) -> Future:
-        return self.starter.submit(prestart.start_kernel, self.notebook, None, self.kernel_name)
+        return self.starter.submit(kernels.start_kernel, self.notebook, None, self.kernel_name)
 
     def prepare(self, step: str | None = None) -> None:
         """A point is about to run: make sure a kernel is on its way for it."""

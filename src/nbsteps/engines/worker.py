@@ -11,7 +11,8 @@ import os
 import signal
 from dataclasses import dataclass
 
-from nbsteps.engines.dask import close_worker_kernels, step_resource, worker_kernels
+from nbsteps.engines.dask import step_resource
+from nbsteps.engines.tasks import close_worker_kernels, worker_kernels
 from nbsteps.project import FOLDER_VARIABLES, Project, load_project
 
 log = logging.getLogger("nbsteps")

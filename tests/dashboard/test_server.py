@@ -2,16 +2,19 @@
 to, and an allowlist that lets through exactly those files."""
 
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
-from nbsteps.dashboard_server import (
-    DENYLIST,
+from nbsteps.dashboard.config import read_dashboard_config
+from nbsteps.dashboard.server import (
+    PACKAGED_NOTEBOOK,
     build_allowlist,
+    build_denylist,
     build_voila_config,
     file_url,
     find_serving_root,
-    serve_dashboard,
 )
 from nbsteps.errors import UsageError
 from nbsteps.project import load_project
@@ -28,24 +31,34 @@ def default_project():
 def allowed(project, path: str) -> bool:
     """What Voila's AllowListFileHandler decides for a /voila/files/<path> request."""
     flags = re.IGNORECASE
-    return any(re.fullmatch(p, path, flags) for p in build_allowlist(project)) and not any(
-        re.fullmatch(p, path, flags) for p in DENYLIST)
+    config = read_dashboard_config(project)
+    return any(re.fullmatch(p, path, flags) for p in build_allowlist(project, config)) and not any(
+        re.fullmatch(p, path, flags) for p in build_denylist(project, config))
 
 
-def test_in_the_default_layout_the_root_is_the_project(tmp_path):
-    root = copy_project(tmp_path / "project")
+def own_page(root: Path) -> Path:
+    """The project gets a page of its own in notebooks/ (`dashboard: notebook:`)."""
+    shutil.copyfile(PACKAGED_NOTEBOOK, root / "notebooks" / "page.ipynb")
+    text = (root / "pipeline.yaml").read_text()
+    (root / "pipeline.yaml").write_text(
+        text.replace("dashboard:\n", "dashboard:\n  notebook: notebooks/page.ipynb\n"))
+    return root
+
+
+def test_with_a_page_of_its_own_the_root_is_the_project(tmp_path):
+    root = own_page(copy_project(tmp_path / "project"))
     project = load_project(root, root / "data", root / "outputs", root / "logs")
-    assert find_serving_root(project) == root.resolve()
+    assert find_serving_root(project, read_dashboard_config(project)) == root.resolve()
     assert file_url(project, "outputs", f"model/{RUN}.html") == (
         f"voila/files/outputs/model/{RUN}.html")
     assert file_url(project, "data", f"model/{RUN}/coordinates.csv") == (
         f"voila/files/data/model/{RUN}/coordinates.csv")
 
 
-def test_with_folders_elsewhere_the_root_is_their_common_folder(tmp_path):
+def test_the_packaged_page_is_served_from_the_common_folder(tmp_path):
     project = load_project(REPO, tmp_path / "d", tmp_path / "o", tmp_path / "l")
-    root = find_serving_root(project)
-    assert (REPO / "notebooks").resolve().is_relative_to(root)
+    root = find_serving_root(project, read_dashboard_config(project))
+    assert PACKAGED_NOTEBOOK.is_relative_to(root)
     assert (tmp_path / "o").resolve().is_relative_to(root)
     url = file_url(project, "outputs", "model/x.html")
     assert url == "voila/files/" + str((tmp_path / "o").resolve().relative_to(root)) + (
@@ -83,7 +96,8 @@ def test_the_linked_files_are_allowed(path):
     "data/processed/posts.parquet",
     "data/raw/posts.json",
     "data/model/coordinates.csv",
-    "src/nbsteps/dashboard.py",
+    "src/nbsteps/dashboard/page.py",
+    "src/nbsteps/dashboard/dashboard.ipynb",
 ])
 def test_everything_else_is_refused(path):
     assert not allowed(default_project(), path)
@@ -91,25 +105,33 @@ def test_everything_else_is_refused(path):
 
 def test_voila_gets_the_allowlist_and_no_tracebacks(tmp_path):
     project = load_project(REPO, tmp_path / "d", tmp_path / "o", tmp_path / "l")
-    config = build_voila_config(project, "0.0.0.0", 8866, open_browser=False)
+    dashboard = read_dashboard_config(project)
+    config = build_voila_config(project, dashboard, "0.0.0.0", 8866, open_browser=False)
     assert config.Voila.ip == "0.0.0.0" and config.Voila.port == 8866
     assert config.Voila.port_retries == 0
-    assert config.Voila.root_dir == str(find_serving_root(project))
-    assert config.VoilaConfiguration.file_allowlist == build_allowlist(project)
+    assert config.Voila.root_dir == str(find_serving_root(project, dashboard))
+    assert config.VoilaConfiguration.file_allowlist == build_allowlist(project, dashboard)
     assert config.VoilaConfiguration.show_tracebacks is False
 
 
-def test_serving_needs_the_dashboard_notebook(tmp_path):
-    root = copy_project(tmp_path / "project")
-    (root / "notebooks" / "dashboard.ipynb").unlink()
-    with pytest.raises(UsageError, match="no dashboard notebook"):
-        serve_dashboard(load_project(root, tmp_path / "d", tmp_path / "o", tmp_path / "l"))
+def test_a_bad_dashboard_section_stops_the_project_from_loading(tmp_path):
+    root = own_page(copy_project(tmp_path / "project"))
+    (root / "notebooks" / "page.ipynb").unlink()
+    text = (root / "pipeline.yaml").read_text().replace("images: [plot.png]", "images: [x.png]")
+    (root / "pipeline.yaml").write_text(text)
+    with pytest.raises(UsageError) as refused:
+        load_project(root, tmp_path / "d", tmp_path / "o", tmp_path / "l")
+    assert str(refused.value).splitlines()[1:] == [
+        f"  pipeline.yaml: dashboard.notebook: no file notebooks/page.ipynb in {root}",
+        "  pipeline.yaml: dashboard.steps.model.images: 'x.png' is not an output of the step; "
+        "its outputs are: model/{run_id}/coordinates.csv, model/{run_id}/plot.png, "
+        "model/{run_id}/summary.json"]
 
 
-def test_the_dashboard_notebook_is_small_and_has_no_outputs():
+def test_the_packaged_page_is_small_and_has_no_outputs():
     import nbformat
 
-    notebook = nbformat.read(REPO / "notebooks" / "dashboard.ipynb", as_version=4)
+    notebook = nbformat.read(PACKAGED_NOTEBOOK, as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert 1 <= len(code) <= 2
     assert all(not cell.outputs and cell.execution_count is None for cell in code)

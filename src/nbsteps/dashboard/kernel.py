@@ -1,5 +1,6 @@
-"""What a page's kernel does besides showing the page: close the dashboard before the kernel
-ends, send warnings where someone reads them, and pay the first run's one-off costs early.
+"""Kernel hooks: what a page's kernel does besides showing the page. Close the dashboard
+before the kernel ends, send warnings where someone reads them, and pay the first run's
+one-off costs early.
 """
 
 import asyncio

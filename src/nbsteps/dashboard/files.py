@@ -1,16 +1,15 @@
 """Where a run's files are on this machine, and the page-relative URLs that serve them.
 
-Records keep the paths of the machine that wrote them (`/outputs/model/<run>.html` from a
+Records keep the paths of the machine that wrote them (`/outputs/<step>/<run>.html` from a
 container, `/home/.../outputs/...` from a laptop). The page finds files by name in this
 project's own folders instead, so a run from compose links the same as one from the page.
 """
 
-import json
+import re
 from pathlib import Path
-from typing import Any
 
-from nbsteps.dashboard_server import file_url
-from nbsteps.project import Project
+from nbsteps.dashboard.server import NAME_PATTERN, file_url
+from nbsteps.project import RUN_ID_FIELD, Project
 from nbsteps.records import RunRecord, log_path
 
 # Bytes read from the end of a log to find its last lines: a long run's log is not re-read.
@@ -28,35 +27,40 @@ def html_url(project: Project, record: RunRecord) -> str | None:
     return file_url(project, "outputs", f"{record.step}/{path.name}") if path else None
 
 
-def find_output(record: RunRecord, filename: str) -> str | None:
-    """The data-relative path of the record's output called `filename` (the run's own, or for
-    a skipped run the reused run's)."""
-    for output in record.outputs:
-        if Path(output["path"]).name == filename:
-            return output["path"]
+def find_output(record: RunRecord, output: str) -> str | None:
+    """The data-relative path of the record's file for the declared `output` (the run's own,
+    or for a skipped run the reused run's)."""
+    pattern = output_pattern(output)
+    for described in record.outputs:
+        if re.fullmatch(pattern, described["path"]):
+            return described["path"]
     return None
 
 
-def output_url(project: Project, record: RunRecord, filename: str) -> str | None:
-    relative = find_output(record, filename)
+def output_pattern(output: str) -> str:
+    """A regular expression for the paths a declared output takes, `{run_id}` any run id."""
+    return NAME_PATTERN.join(re.escape(part) for part in output.split(RUN_ID_FIELD))
+
+
+def output_url(project: Project, record: RunRecord, output: str) -> str | None:
+    relative = find_output(record, output)
     return file_url(project, "data", relative) if relative else None
 
 
-def read_output_bytes(project: Project, record: RunRecord, filename: str) -> bytes | None:
-    relative = find_output(record, filename)
-    if relative is None:
-        return None
+def read_output_bytes(project: Project, record: RunRecord, output: str) -> bytes | None:
+    relative = find_output(record, output)
+    return read_data_file(project, relative) if relative else None
+
+
+def read_run_output(project: Project, output: str, run_id: str) -> bytes | None:
+    """The declared `output` as the run `run_id` wrote it (before it is recorded)."""
+    return read_data_file(project, output.replace(RUN_ID_FIELD, run_id))
+
+
+def read_data_file(project: Project, relative: str) -> bytes | None:
     try:
         return (project.folders.data / relative).read_bytes()
     except OSError:
-        return None
-
-
-def read_summary(project: Project, record: RunRecord) -> dict[str, Any] | None:
-    data = read_output_bytes(project, record, "summary.json")
-    try:
-        return json.loads(data) if data else None
-    except ValueError:
         return None
 
 

@@ -4,7 +4,7 @@ import ipywidgets as widgets
 import pytest
 from traitlets import TraitError
 
-from nbsteps.dashboard_form import ParameterForm, build_field
+from nbsteps.dashboard.form import ParameterForm, build_field
 from nbsteps.errors import ParameterError
 from nbsteps.parameters import parse_parameters_cell, read_parameters
 from tests.conftest import REPO

@@ -1,6 +1,6 @@
 """Finding a run's files in this project's folders, whoever wrote its record."""
 
-from nbsteps.dashboard_files import (
+from nbsteps.dashboard.files import (
     find_missing_inputs,
     find_upstream_steps,
     html_url,
@@ -32,9 +32,10 @@ def test_a_record_from_a_container_links_the_local_copy(tmp_path):
     (tmp_path / "outputs" / "model").mkdir(parents=True)
     (tmp_path / "outputs" / "model" / "model_a.html").write_text("<html>")
     assert html_url(project, record).endswith("/outputs/model/model_a.html")
-    assert output_url(project, record, "coordinates.csv").endswith(
+    assert output_url(project, record, "model/{run_id}/coordinates.csv").endswith(
         "/data/model/model_a/coordinates.csv")
-    assert output_url(project, record, "plot.png") is None
+    assert output_url(project, record, "model/{run_id}/plot.png") is None
+    assert output_url(project, record, "coordinates.csv") is None  # a declared path only
 
 
 def test_the_model_needs_what_ingest_and_preprocess_make(tmp_path):
