@@ -35,17 +35,7 @@ def resolve_inputs(project: Project, step: Step) -> list[ResolvedInput]:
 
 def resolve_input(project: Project, step: Step, declared: str) -> ResolvedInput:
     producer = project.producer_of(declared)
-    relative, run_id = declared, None
-    if producer is not None:
-        output = per_run_output(project.step(producer), declared)
-        if output is not None:
-            run_id = current_run(project, output)
-            if run_id is None:
-                raise MissingInputError(
-                    f"{step.name}: input {declared} comes from a run of {producer}, which has "
-                    f"no successful run yet; run `nbsteps run {producer}` first"
-                )
-            relative = output.replace(RUN_ID_FIELD, run_id)
+    relative, run_id = locate_input(project, step, declared)
     path = project.folders.data / relative
     if not path.is_file():
         raise MissingInputError(f"{step.name}: input {path} is missing; "
@@ -55,6 +45,23 @@ def resolve_input(project: Project, step: Step, declared: str) -> ResolvedInput:
     if run_id is None and upstream is not None:
         run_id = upstream.reused_run or upstream.run_id
     return ResolvedInput(declared, relative, path, sha256, producer, run_id, upstream)
+
+
+def locate_input(project: Project, step: Step, declared: str) -> tuple[str, str | None]:
+    """(the file below the data folder that `declared` stands for now, the producer's run
+    id when it is a per-run output); reads no file, so the dashboard can ask it often.
+    MissingInputError when a per-run input's producer has no successful run yet."""
+    producer = project.producer_of(declared)
+    output = per_run_output(project.step(producer), declared) if producer else None
+    if output is None:
+        return declared, None
+    run_id = current_run(project, output)
+    if run_id is None:
+        raise MissingInputError(
+            f"{step.name}: input {declared} comes from a run of {producer}, which has "
+            f"no successful run yet; run `nbsteps run {producer}` first"
+        )
+    return output.replace(RUN_ID_FIELD, run_id), run_id
 
 
 def per_run_output(producer: Step, declared: str) -> str | None:

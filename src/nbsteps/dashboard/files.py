@@ -9,7 +9,9 @@ import re
 from pathlib import Path
 
 from nbsteps.dashboard.server import NAME_PATTERN, file_url
-from nbsteps.project import RUN_ID_FIELD, Project
+from nbsteps.errors import MissingInputError
+from nbsteps.inputs import locate_input
+from nbsteps.project import RUN_ID_FIELD, Project, Step
 from nbsteps.records import RunRecord, log_path
 
 # Bytes read from the end of a log to find its last lines: a long run's log is not re-read.
@@ -78,8 +80,18 @@ def read_run_log(project: Project, step: str, run_id: str, lines: int) -> list[s
 
 def find_missing_inputs(project: Project, step: str) -> list[str]:
     """The step's declared inputs (paths below the data folder) that are not there."""
-    data = project.folders.data
-    return [relative for relative in project.step(step).inputs if not (data / relative).is_file()]
+    return [declared for declared in project.step(step).inputs
+            if not input_is_there(project, project.step(step), declared)]
+
+
+def input_is_there(project: Project, step: Step, declared: str) -> bool:
+    """Whether the file an input stands for now (a per-run one in its producer's current
+    run) is there."""
+    try:
+        relative, _ = locate_input(project, step, declared)
+    except MissingInputError:
+        return False
+    return (project.folders.data / relative).is_file()
 
 
 def find_upstream_steps(project: Project, step: str) -> list[str]:

@@ -25,22 +25,6 @@ log = logging.getLogger("nbsteps")
 POINT_THREAD = "nbsteps-point"
 
 
-class SharedHtmlWorker(HtmlWorker):
-    """The HTML worker, its requests sent one at a time from several threads."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lock = threading.RLock()  # submit() starts the worker through start()
-
-    def start(self) -> None:
-        with self.lock:
-            super().start()
-
-    def submit(self, record) -> None:
-        with self.lock:
-            super().submit(record)
-
-
 class LocalEngine:
     name = "local"
 
@@ -55,7 +39,7 @@ class LocalEngine:
         notebook = read_notebook(step.notebook)  # once for all points
         kernels = WarmKernels(notebook, choose_kernel(step, notebook), ahead=self.jobs,
                               waiting=lambda: self.waiting)
-        html = SharedHtmlWorker()
+        html = HtmlWorker()  # thread-safe: points share it
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix=POINT_THREAD)
         try:
             options = RunOptions(force=job.force, cancel=cancel, kernels=kernels,
