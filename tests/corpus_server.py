@@ -12,6 +12,7 @@ python3 it needs; see tests/containers/compose.parts.yml):
     python3 corpus_server.py FOLDER [--host 0.0.0.0] [--port 8000] [--delay SECONDS]
 """
 
+import sys
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -58,6 +59,8 @@ class CorpusServer:
             def do_GET(self):
                 name = self.path.lstrip("/")
                 server.requests.append(name)
+                if not server.quiet:  # at once: http.server's own line waits for the answer
+                    sys.stderr.write(f"asked for {self.path}\n")
                 if name == "page.html":
                     self.answer(HTTPStatus.OK, HTML_PAGE, "text/html")
                 elif name == "stall":

@@ -27,18 +27,18 @@ def test_a_complete_record_and_one_from_before_the_new_fields_are_read(tmp_path)
 
 
 @pytest.mark.parametrize("data, words", [
-    ('{"step": "fit", "run_id": ', "not valid JSON"),
+    ('{"step": "fit", "run_id": ', "not JSON"),
     ("[1, 2]", "not a JSON object"),
-    ({"step": "fit", "run_id": "fit_1"}, "fields missing"),
+    ({"step": "fit", "run_id": "fit_1"}, "no `status`"),
     (GOOD | {"step": "other"}, "step 'other' in the folder of 'fit'"),
     (GOOD | {"run_id": "fit_2"}, "run_id 'fit_2' in a file named fit_1.json"),
     (GOOD | {"status": "done"}, "unknown status 'done'"),
-    (GOOD | {"started": "yesterday"}, "started 'yesterday' is not a time"),
-    (GOOD | {"parameters": [1]}, "parameters is not a mapping"),
-    (GOOD | {"outputs": [{"path": "a.csv"}]}, "not lists of files with path and sha256"),
-    (GOOD | {"metrics": [1]}, "metrics is not a mapping"),
-    (GOOD | {"cells": [{"index": 1, "seconds": "slow"}]}, "cells is not a list of"),
-    (GOOD | {"peak_rss_mb": "big"}, "peak_rss_mb is not a number"),
+    (GOOD | {"started": "yesterday"}, "`started` is not an ISO date and time"),
+    (GOOD | {"parameters": [1]}, "`parameters` is list, not dict"),
+    (GOOD | {"outputs": [{"path": "a.csv"}]}, "an entry of `outputs` lacks a text path or sha256"),
+    (GOOD | {"metrics": [1]}, "`metrics` is list, not dict"),
+    (GOOD | {"cells": [{"index": 1, "seconds": "slow"}]}, "`cells` is not a list of"),
+    (GOOD | {"peak_rss_mb": "big"}, "`peak_rss_mb` is str, not int or float or NoneType"),
 ])
 def test_a_broken_record_is_a_problem_naming_what_is_wrong(tmp_path, data, words):
     record, problem = check(tmp_path, data)
@@ -49,4 +49,4 @@ def test_a_record_that_is_not_utf8_is_a_problem(tmp_path):
     path = tmp_path / "fit_1.json"
     path.write_bytes(b"\xff\xfe{")
     record, problem = read_checked_record(path, "fit")
-    assert record is None and problem.startswith("cannot read it")
+    assert record is None and problem == "not UTF-8 text"

@@ -108,8 +108,8 @@ def test_corrupted_and_partial_records_are_reported_and_left_alone(copy):
     partial.write_text(json.dumps({"step": "score", "run_id": partial.stem}))
     history = space.run("history", "score")
     assert history.returncode == 0 and "Traceback" not in history.stderr
-    assert f"warning: {garbage} is not a readable run record (not valid JSON" in history.stderr
-    assert f"warning: {partial} is not a readable run record (fields missing" in history.stderr
+    assert f"warning: {garbage} is not a readable run record (not JSON" in history.stderr
+    assert f"warning: {partial} is not a readable run record (no `status`" in history.stderr
     assert ids["score2"] in history.stdout
     pruned = run_ok(space, "prune", "--keep", "1")
     assert str(garbage) in pruned.stderr and garbage.exists() and partial.exists()
@@ -125,6 +125,8 @@ def test_older_than_removes_only_old_runs_and_never_a_run_in_progress(copy):
         record = json.loads(path.read_text())
         record["started"] = "2026-01-01T00:00:00.000+00:00"
         record["status"] = status or record["status"]
+        if status == "running":  # in progress on another machine sharing the folders
+            record["host"] = "another-host"
         path.write_text(json.dumps(record))
     text = run_ok(space, "prune", "--older-than", "30").stdout
     assert f"removed {ids['score5']}" in text and "removed 1 run(s)" in text

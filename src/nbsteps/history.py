@@ -10,7 +10,6 @@ come from another machine or a container (`/outputs/...`).
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,17 +17,18 @@ from pathlib import Path
 from nbsteps.errors import UsageError
 from nbsteps.project import Project
 from nbsteps.records import (
-    CANCELLED,
-    FAILED,
-    RUNNING,
-    SKIPPED,
+    DIED,
     SUCCEEDED,
+    RecordError,
     RunRecord,
     log_path,
+    read_record,
     record_path,
 )
+from nbsteps.records import STATUSES as RECORD_STATUSES
 
-STATUSES = (SUCCEEDED, FAILED, CANCELLED, SKIPPED, RUNNING)
+# What `--status` may ask for: what a record says, and `died` for a run whose process is gone.
+STATUSES = (*RECORD_STATUSES, DIED)
 LATEST = "latest.json"
 
 
@@ -127,63 +127,21 @@ def find_run(project: Project, run_id: str, runs: Runs | None = None) -> RunReco
 
 
 def read_checked_record(path: Path, step: str) -> tuple[RunRecord | None, str]:
-    """(the record, "") or (None, what is wrong with the file)."""
+    """(the record, "") or (None, what is wrong with the file): the schema every reader
+    applies (records.read_record), and that the file is where its step and run id say."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as error:
+        record = read_record(path)
+    except UnicodeDecodeError as error:
         return None, f"cannot read it: {error}"
-    except ValueError as error:
-        return None, f"not valid JSON: {error}"
-    if not isinstance(data, dict):
-        return None, "not a JSON object"
-    try:
-        record = RunRecord.from_json(json.dumps(data))
-    except TypeError as error:
-        return None, f"fields missing: {error}"
-    problem = record_problem(record, path, step)
-    return (None, problem) if problem else (record, "")
-
-
-def record_problem(record: RunRecord, path: Path, step: str) -> str | None:
-    """What in a parsed record cannot be trusted, or None."""
-    checks = [
-        (record.step == step, f"step {record.step!r} in the folder of {step!r}"),
-        (record.run_id == path.stem, f"run_id {record.run_id!r} in a file named {path.name}"),
-        (record.status in STATUSES, f"unknown status {record.status!r}"),
-        (is_timestamp(record.started), f"started {record.started!r} is not a time"),
-        (isinstance(record.parameters, dict), "parameters is not a mapping"),
-        (is_file_list(record.inputs) and is_file_list(record.outputs),
-         "inputs or outputs are not lists of files with path and sha256"),
-        (isinstance(record.metrics, dict), "metrics is not a mapping"),
-        (isinstance(record.cells, list) and all(is_cell(c) for c in record.cells),
-         "cells is not a list of {index, seconds, peak_rss_mb}"),
-        (all(value is None or isinstance(value, int | float)
-             for value in (record.duration_s, record.peak_rss_mb)),
-         "duration_s or peak_rss_mb is not a number"),
-    ]
-    return next((problem for ok, problem in checks if not ok), None)
-
-
-def is_timestamp(value: object) -> bool:
-    try:
-        datetime.fromisoformat(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
-def is_cell(value: object) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("index"), int) and all(
-        value.get(key) is None or isinstance(value.get(key), int | float)
-        for key in ("seconds", "peak_rss_mb"))
-
-
-def is_file_list(value: object) -> bool:
-    return isinstance(value, list) and all(
-        isinstance(item, dict) and isinstance(item.get("path"), str)
-        and isinstance(item.get("sha256"), str)
-        for item in value
-    )
+    except RecordError as error:
+        return None, str(error)
+    except OSError as error:
+        return None, f"cannot read it: {error.strerror or error}"
+    if record.step != step:
+        return None, f"step {record.step!r} in the folder of {step!r}"
+    if record.run_id != path.stem:
+        return None, f"run_id {record.run_id!r} in a file named {path.name}"
+    return record, ""
 
 
 def run_files(project: Project, record: RunRecord) -> RunFiles:

@@ -86,6 +86,8 @@ FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "outputs": (list,), "error": OPTIONAL_TEXT, "exit_code": (int, type(None)),
     "fingerprint": (dict, str, type(None)), "reason": OPTIONAL_TEXT,
     "reused_run": OPTIONAL_TEXT, "pid": (int, type(None)), "host": OPTIONAL_TEXT,
+    "metrics": (dict,), "cells": (list,), "peak_rss_mb": OPTIONAL_NUMBER,
+    "upstream": (dict,), "kernel": OPTIONAL_TEXT,
 }
 REQUIRED_FIELDS = ("step", "run_id", "status", "started", "parameters", "notebook", "html", "log")
 
@@ -114,6 +116,14 @@ def check_record_fields(data: Any) -> None:
             if not (isinstance(entry, dict) and isinstance(entry.get("path"), str)
                     and isinstance(entry.get("sha256"), str)):
                 raise RecordError(f"an entry of `{name}` lacks a text path or sha256")
+    if not all(is_cell_entry(cell) for cell in data.get("cells", [])):
+        raise RecordError("`cells` is not a list of {index, seconds, peak_rss_mb}")
+
+
+def is_cell_entry(value: Any) -> bool:
+    numbers = (int, float, type(None))
+    return (isinstance(value, dict) and isinstance(value.get("index"), int)
+            and all(isinstance(value.get(key), numbers) for key in ("seconds", "peak_rss_mb")))
 
 
 def describe_file(path: Path, root: Path) -> dict[str, Any]:

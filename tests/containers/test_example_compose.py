@@ -352,7 +352,7 @@ def test_ingest_from_a_local_copy_under_data(new_project, corpus_file):
 def parts_requested(compose) -> Counter:
     """How often the corpus server was asked for each part, from its request log."""
     logs = compose("logs", "--no-color", "corpus", check=True).stdout
-    return Counter(re.findall(r'"GET /(part\d+\.json) HTTP', logs))
+    return Counter(re.findall(r"asked for /(part\d+\.json)", logs))
 
 
 def test_ingest_workers_share_a_list_of_parts_and_preprocess_waits_for_all(
@@ -415,6 +415,10 @@ def test_a_part_whose_ingest_container_is_killed_is_taken_over(new_project, corp
     claim = next(board.glob("*/.board/*.claim.*"))
     # A claim names its holder "<hostname>-<pid>"; a container's hostname is its short id.
     victim = claim.read_text().strip().rsplit("-", 1)[0]
+    # Killed while it downloads: once the server has been asked for the claimed part
+    # (`<index>.claim.<generation>`; the index is the part's place in `source`).
+    part = names[int(claim.name.split(".")[0])]
+    wait_for(lambda: parts_requested(compose)[part] >= 1, timeout_s=60)
     run(["docker", "kill", victim])
     containers = compose("ps", "-a", "-q", "ingest", check=True).stdout.split()
     assert len(containers) == 2, containers
