@@ -91,7 +91,7 @@ def test_the_installed_package_runs_outside_the_repository(installed, user_proje
     where = user_command(installed, "python", "-c", "import nbsteps; print(nbsteps.__file__)",
                          cwd=user_project)
     assert str(installed.parent) in where.stdout and str(REPO) not in where.stdout
-    assert (user_project / "data" / "report" / "summary.json").is_file()
+    assert (user_project / "data" / "report" / "stats.json").is_file()
 
 
 @pytest.mark.browser

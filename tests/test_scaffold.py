@@ -51,7 +51,7 @@ def test_init_makes_every_file_a_project_needs(tmp_path):
     assert "nbsteps add-step" in readme
     spec = yaml.safe_load((root / "pipeline.yaml").read_text())
     assert list(spec["steps"]) == ["generate"]
-    assert spec["dashboard"]["steps"] == {"generate": {"table": "summary.json",
+    assert spec["dashboard"]["steps"] == {"generate": {"table": "stats.json",
                                                        "links": ["table.csv"]}}
     notebook = json.loads((root / "notebooks" / "generate.ipynb").read_text())
     tagged = [c for c in notebook["cells"] if "parameters" in c["metadata"].get("tags", [])]
@@ -83,10 +83,10 @@ def test_the_new_project_runs_with_run_all_and_skips_when_nothing_changed(projec
     result = nbsteps("run", "all", cwd=project)
     assert result.returncode == 0, result.stderr
     # generate makes 1..10, doubled; clean and report double again: 2 * 2 * 2 * 55.
-    summary = json.loads((project / "data" / "report" / "summary.json").read_text())
+    summary = json.loads((project / "data" / "report" / "stats.json").read_text())
     assert summary == {"values": 10, "total": 440.0, "mean": 44.0}
     assert nbsteps("run", "all", "-p", "generate.factor=1", cwd=project).returncode == 0
-    summary = json.loads((project / "data" / "report" / "summary.json").read_text())
+    summary = json.loads((project / "data" / "report" / "stats.json").read_text())
     assert summary["total"] == 220.0
     again = nbsteps("run", "all", cwd=project)
     assert again.returncode == 0 and "report succeeded" in again.stderr

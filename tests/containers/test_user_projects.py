@@ -90,7 +90,7 @@ def test_a_project_from_init_and_two_add_steps_runs_in_containers(
     assert result.returncode == 0, describe(result)
     for step in steps:
         assert compose.record(step)["status"] == "succeeded", step
-    summary = json.loads((root / "data" / "report" / "summary.json").read_text())
+    summary = json.loads((root / "data" / "report" / "stats.json").read_text())
     assert summary == {"values": 10, "total": 440.0, "mean": 44.0}
     owners = {(p.stat().st_uid, p.stat().st_gid) for p in (root / "data").rglob("*")
               if p.name != ".gitkeep"}  # made by init, as whoever ran it
