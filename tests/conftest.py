@@ -13,6 +13,14 @@ from tests.corpus_factory import write_corpus
 from tests.corpus_server import CorpusServer
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def example_steps() -> list[str]:
+    """The repository pipeline's steps in run order, read from its pipeline.yaml, so a test
+    that goes over every step still does when a step is added."""
+    from nbsteps.project import load_project
+
+    return list(load_project(REPO).steps)
 REAL_CORPUS = REPO.parent / "shared" / "data" / "qanon" / "posts.json"
 PROJECT_FILES = ("pipeline.yaml", "notebooks", "params")
 CHROMIUM = Path(os.environ.get("NBSTEPS_CHROMIUM", "/usr/bin/chromium"))

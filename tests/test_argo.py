@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from nbsteps.cli import build_parser
-from tests.conftest import REPO, Workspace, copy_project
+from tests.conftest import REPO, Workspace, copy_project, example_steps
 
 SCHEMA = REPO.parent / "shared" / "schemas" / "argo-workflows" / "schema.json"
 DEFINITIONS = "io.argoproj.workflow.v1alpha1."
@@ -104,7 +104,7 @@ def test_every_dependency_names_an_existing_task_and_follows_the_data(project):
     names = [task["name"] for task, _, _ in tasks]
     for task, _, _ in tasks:
         assert set(task.get("dependencies", [])) <= set(names)
-    assert names == ["ingest", "preprocess", "model"]
+    assert names == example_steps()
     dag = {t["name"]: t for t, _, _ in tasks}
     assert dag["model"]["dependencies"] == ["preprocess"]
     assert dag["preprocess"]["dependencies"] == ["ingest"]
@@ -144,7 +144,7 @@ def test_sweep_is_parallel_with_a_limit_and_retries_only_a_dead_kernel(project):
     assert templates["pipeline"]["parallelism"] == 3
     model = next(t for t in templates["pipeline"]["dag"]["tasks"] if t["name"] == "model")
     assert len(model["withItems"]) == 5
-    for name in ("ingest", "preprocess", "model"):
+    for name in example_steps():
         retry = templates[name]["retryStrategy"]
         assert retry["expression"] == "asInt(lastRetry.exitCode) == 4"
 

@@ -5,13 +5,13 @@ import json
 import nbformat
 import pytest
 
-from tests.conftest import Workspace
+from tests.conftest import Workspace, example_steps
 from tests.corpus_factory import make_posts, write_corpus
 
 
 def statuses(space: Workspace) -> dict[str, tuple[str, str]]:
     latest = {}
-    for step in ("ingest", "preprocess", "model"):
+    for step in example_steps():
         record = json.loads((space.outputs / step / "latest.json").read_text())
         latest[step] = (record["status"], record["reason"])
     return latest
@@ -36,7 +36,7 @@ def run_all(space, *args):
 def test_nothing_changed_skips_every_step_and_points_at_the_run_that_made_the_outputs(ran_once):
     space, _ = ran_once
     first = {s: json.loads((space.outputs / s / "latest.json").read_text())["run_id"]
-             for s in ("ingest", "preprocess", "model")}
+             for s in example_steps()}
     result = space.run("run", "all")
     assert result.returncode == 0
     for step, run_id in first.items():
@@ -100,4 +100,4 @@ def test_a_damaged_output_reruns_its_step(ran_once):
 def test_force_reruns_everything(ran_once):
     space, _ = ran_once
     assert {s: r[0] for s, r in run_all(space, "--force").items()} == dict.fromkeys(
-        ("ingest", "preprocess", "model"), "succeeded")
+        example_steps(), "succeeded")

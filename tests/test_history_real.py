@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from tests.conftest import REPO, Workspace
+from tests.conftest import REPO, Workspace, example_steps
 from tests.history_project import latest_run_id, run_ok
 
 pytestmark = pytest.mark.slow
@@ -24,7 +24,7 @@ def real_runs(tmp_path_factory, real_corpus):
     with CorpusServer(served) as server:
         url = f"{server.url}/posts.json"
         run_ok(space, "run", "all", "-p", f"ingest.source={url}")
-    ids = {step: latest_run_id(space, step) for step in ("ingest", "preprocess", "model")}
+    ids = {step: latest_run_id(space, step) for step in example_steps()}
     run_ok(space, "run", "model", "-p", "k=50")
     ids["model50"] = latest_run_id(space, "model")
     return space, ids, url

@@ -7,7 +7,10 @@ from tests.conftest import REPO
 
 def test_steps_come_in_pipeline_order_with_their_inputs_and_outputs():
     project = load_project(REPO)
-    assert list(project.steps) == ["ingest", "preprocess", "model"]
+    order = list(project.steps)
+    for position, name in enumerate(order):  # every input's producer comes earlier
+        producers = {project.producer_of(path) for path in project.step(name).inputs}
+        assert producers - {None} <= set(order[:position]), name
     assert project.step("preprocess").inputs == ("raw/posts.json",)
     assert project.producer_of("processed/posts.parquet") == "preprocess"
     assert project.step("model").params_file == REPO / "params" / "model.yaml"

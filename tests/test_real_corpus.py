@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import REPO, Workspace
+from tests.conftest import REPO, Workspace, example_steps
 from tests.test_authorship import assert_equal_up_to_axis_sign, original_pca
 
 pytestmark = pytest.mark.slow
@@ -35,7 +35,7 @@ def record(space, step):
 def test_all_steps_succeed_with_clean_executed_notebooks(real_run):
     space, result = real_run
     assert result.returncode == 0, result.stderr
-    for step in ("ingest", "preprocess", "model"):
+    for step in example_steps():
         rec = record(space, step)
         assert rec["status"] == "succeeded", rec
         nb = nbformat.read(rec["notebook"], as_version=4)

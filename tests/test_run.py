@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.conftest import REPO, Workspace
+from tests.conftest import REPO, Workspace, example_steps
 from tests.corpus_factory import expected_kept, make_posts, write_corpus
 
 
@@ -52,7 +52,7 @@ def error_outputs(notebook_path) -> list:
 def test_whole_pipeline_runs_and_records_every_step(good_run):
     space, result = good_run
     assert result.returncode == 0, result.stderr
-    for step in ("ingest", "preprocess", "model"):
+    for step in example_steps():
         record = latest_record(space, step)
         assert record["status"] == "succeeded" and record["exit_code"] == 0
         assert record["run_id"].startswith(f"{step}_20")
