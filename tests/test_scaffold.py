@@ -147,3 +147,22 @@ def test_add_step_outside_a_project_says_how_to_start_one(tmp_path):
     result = nbsteps("add-step", "clean", cwd=tmp_path)
     assert result.returncode == 2
     assert "pipeline.yaml" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_add_step_after_a_step_with_per_run_outputs_reads_its_current_run(project):
+    """Outputs under `{run_id}/` become the new step's inputs, quoted so that pipeline.yaml
+    still parses and the project still loads."""
+    pipeline = project / "pipeline.yaml"
+    spec = yaml.safe_load(pipeline.read_text())
+    per_run = [path.replace("report/", "report/{run_id}/") for path in
+               spec["steps"]["report"]["outputs"]]
+    text = pipeline.read_text().replace(
+        f"outputs: [{', '.join(spec['steps']['report']['outputs'])}]",
+        f"outputs: {json.dumps(per_run)}")
+    pipeline.write_text(text)
+    result = nbsteps("add-step", "publish", "--after", "report", cwd=project)
+    assert result.returncode == 0, result.stderr
+    steps = yaml.safe_load(pipeline.read_text())["steps"]
+    assert steps["publish"]["inputs"] == per_run
+    shown = nbsteps("params", "publish", cwd=project)
+    assert shown.returncode == 0, shown.stderr

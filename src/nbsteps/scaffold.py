@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from nbsteps.errors import UsageError
-from nbsteps.project import PIPELINE_FILE
+from nbsteps.project import PIPELINE_FILE, describe_yaml_error
 
 TEMPLATES = resources.files("nbsteps") / "templates"
 COMPOSE_FILE = "docker-compose.yml"
@@ -52,7 +52,8 @@ class NewStep:
             "makes a table of values",
             "reads": reads,
             "inputs": json.dumps(list(self.inputs)),
-            "inputs_line": f"\n    inputs: [{', '.join(self.inputs)}]" if self.inputs else "",
+            # Quoted (JSON is YAML): in a [...] list an unquoted `{run_id}` starts a mapping.
+            "inputs_line": f"\n    inputs: {json.dumps(list(self.inputs))}" if self.inputs else "",
         }
 
 
@@ -248,8 +249,8 @@ def check_edits(plan: Plan, name: str) -> None:
         try:
             parsed = yaml.safe_load(text)
         except yaml.YAMLError as error:
-            raise UsageError(f"{path.name}: adding {name!r} would break the file ({error}); "
-                             "nothing was written") from error
+            raise UsageError(f"{path.name}: adding {name!r} would break the file "
+                             f"({describe_yaml_error(error)}); nothing was written") from error
         if not isinstance(parsed.get(section), dict) or name not in parsed[section]:
             raise UsageError(f"{path.name}: could not add {name!r} under `{section}:`; "
                              "nothing was written")
