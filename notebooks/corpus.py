@@ -391,7 +391,7 @@ class WatchedHTTPSHandler(urllib.request.HTTPSHandler):
 
 
 def fetch_shared(sources: list[str], target: Path, timeout_s: float, deadline_s: float,
-                 max_mb: float, lease_s: float) -> tuple[int, int]:
+                 max_mb: float, lease_s: float, run_id: str = "manual") -> tuple[int, int]:
     """Fetch a list of corpus parts together with the other ingest workers, then join them.
 
     Workers started together (`docker compose up --scale ingest=N`) share the list through
@@ -409,13 +409,14 @@ def fetch_shared(sources: list[str], target: Path, timeout_s: float, deadline_s:
         raise CorpusError("source is an empty list: give a URL, a path, or a list of parts")
     key = hashlib.sha256(json.dumps(sources).encode()).hexdigest()[:12]
     folder = target.parent / "parts" / key
-    # Marks older than the corpus joined last time belong to an earlier round and count as
-    # absent: a part fetched then may have changed since (nbsteps runs this step only when
-    # it must fetch). Each worker reads the time once, when it starts, so the workers of one
-    # round agree even after the first of them has joined the new corpus.
-    since = target.stat().st_mtime if target.exists() else 0.0
-    board = worklist.Board(folder / ".board", f"{socket.gethostname()}-{os.getpid()}",
-                           lease_s=lease_s, since=since)
+    # Marks older than the last join before this run started belong to an earlier round and
+    # count as absent: a part fetched then may have changed since (nbsteps runs this step
+    # only when it must fetch). A join after this run started was made by a worker of the
+    # same round (one that finished first), so its marks still count here.
+    board_folder = folder / ".board"
+    since = last_join_before(board_folder, run_started(run_id))
+    worker = f"{socket.gethostname()}-{os.getpid()}"
+    board = worklist.Board(board_folder, worker, lease_s=lease_s, since=since)
 
     parts = [folder / f"{index:05d}.json" for index in range(len(sources))]
 
@@ -426,7 +427,29 @@ def fetch_shared(sources: list[str], target: Path, timeout_s: float, deadline_s:
         fetched = worklist.work_through(board, sources, fetch)
     except worklist.WorkFailed as error:
         raise CorpusError(str(error)) from error
-    return len(fetched), join_corpora(parts, target)
+    posts = join_corpora(parts, target)
+    (board_folder / f"joined.{worker}").touch()  # its time marks the end of this round
+    return len(fetched), posts
+
+
+def run_started(run_id: str) -> float:
+    """When nbsteps started this run (epoch seconds), read from its id
+    (`<step>_<YYYY-MM-DD>_<HH-MM-SS>_<hex>`, UTC); now for a run by hand."""
+    import datetime
+    import re
+    import time
+
+    found = re.search(r"_(\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2})_[0-9a-f]+$", run_id)
+    if not found:
+        return time.time()
+    moment = datetime.datetime.strptime(found.group(1), "%Y-%m-%d_%H-%M-%S")
+    return moment.replace(tzinfo=datetime.UTC).timestamp()
+
+
+def last_join_before(board_folder: Path, moment: float) -> float:
+    """The time of the newest join of the parts before `moment`, or 0 if none."""
+    times = [path.stat().st_mtime for path in board_folder.glob("joined.*")]
+    return max((t for t in times if t < moment), default=0.0)
 
 
 def join_corpora(parts: list[Path], target: Path) -> int:

@@ -72,3 +72,25 @@ def test_a_killed_workers_part_is_taken_over(workspace, corpus_server):
     counts = Counter(corpus_server.requests)
     assert set(counts) == {f"part{i}.json" for i in range(PARTS)}
     assert sorted(counts.values()) == [1] * (PARTS - 1) + [2]  # only the lost part twice
+
+
+def test_a_worker_that_starts_before_its_round_is_joined_fetches_nothing_again(
+        tmp_path, corpus_server):
+    """The workers of one round start together, but one may reach its notebook only after
+    another has joined the corpus: it still belongs to that round (its run started before
+    the join) and fetches nothing. A run started after the join is a new round and fetches
+    every part again, since a part may have changed at the source."""
+    from tests.notebook_modules import corpus
+
+    posts, sources = serve_parts(corpus_server)
+    urls, target = json.loads(sources), tmp_path / "raw" / "posts.json"
+    started = time.strftime("%Y-%m-%d_%H-%M-%S", time.gmtime(time.time() - 2))
+    first = corpus.fetch_shared(urls, target, 5, 60, 10, 20, f"ingest_{started}_aaaa")
+    assert first == (PARTS, len(posts))
+    late = corpus.fetch_shared(urls, target, 5, 60, 10, 20, f"ingest_{started}_bbbb")
+    assert late == (0, len(posts))
+    assert Counter(corpus_server.requests) == {f"part{i}.json": 1 for i in range(PARTS)}
+    time.sleep(1.1)  # run ids count whole seconds
+    later = time.strftime("%Y-%m-%d_%H-%M-%S", time.gmtime())
+    again = corpus.fetch_shared(urls, target, 5, 60, 10, 20, f"ingest_{later}_cccc")
+    assert again == (PARTS, len(posts))
