@@ -90,11 +90,13 @@ def start_kernel(notebook: StepNotebook, log_stream=None, kernel_name: str = "py
 
 
 def launch_kernel(cwd: Path, log_stream=None, kernel_name: str = "python3"):
-    """A started kernel (an async manager) working in `cwd`, quiet about TCP."""
-    from jupyter_client import AsyncKernelManager
+    """A started kernel (an async manager) working in `cwd`, quiet about TCP; its clients
+    are closed with it (kernel_manager.py says why)."""
     from jupyter_core.utils import run_sync
 
-    km = AsyncKernelManager(kernel_name=kernel_name)
+    from nbsteps.kernel_manager import ClosingKernelManager
+
+    km = ClosingKernelManager(kernel_name=kernel_name)
     streams = {"stdout": log_stream, "stderr": log_stream} if log_stream else {}
     run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS, **streams)
     return km
