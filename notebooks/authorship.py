@@ -25,6 +25,7 @@ DENSE_FROM = 0.05
 DENSE_BLOCK_ELEMENTS = 16_000_000  # entries of one dense column block (64 MB of float32)
 # What CountVectorizer(analyzer="char") does to a text before cutting it into n-grams.
 WHITESPACE_RUNS = re.compile(r"\s\s+")
+NO_SITE = "(no site)"  # the label of posts whose corpus names no source site
 
 
 def join_texts(texts: pd.Series) -> str:
@@ -157,12 +158,25 @@ def label_parts(sites: pd.Series, sizes: pd.Series, n: int, k: int) -> tuple[np.
     (the part its text ends in). A part in which no post ends lies inside a long post, and
     takes the label of the next part that has one (that post's part).
     """
+    # A post without a site is labelled as such, not left out (a missing value is no name).
+    sites = sites.astype(object).where(sites.notna(), NO_SITE)
     names = list(pd.unique(sites))
     index = sites.map({name: i for i, name in enumerate(names)}).to_numpy()
     part = np.cumsum(sizes.to_numpy()) // n
     means = pd.Series(index).groupby(part).mean().round()
     labels = means.reindex(range(k)).bfill().ffill()
+    # No post ends inside the k parts (one long post, ending in the dropped remainder): all
+    # parts lie inside the first post that ends, and take its label.
+    labels = labels.fillna(means.iloc[0])
     return labels.to_numpy().astype(int), names
+
+
+def describe_distances(distances: np.ndarray) -> str:
+    """'from A to B' over the pairs of distinct parts, or what is odd about them."""
+    apart = distances[distances > 0]
+    if apart.size == 0:
+        return "all 0: every part has the same trigrams"
+    return f"from {apart.min():,.0f} to {distances.max():,.0f}"
 
 
 def summarize(k: int, n: int, method: str, seed: int, labels: np.ndarray, names: list) -> dict:

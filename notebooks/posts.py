@@ -6,6 +6,8 @@ post is flattened as it arrives, so the raw posts are never all in memory at onc
 corpus as one `json.load` is several GB of Python objects.
 """
 
+import json
+import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from corpus import CorpusError, describe, iter_posts
 BIN_BOUNDARIES = pd.to_datetime(["2017-12-01", "2018-01-01", "2018-08-10", "2019-08-01"], utc=True)
 TIME_RANGE_S = (pd.Timestamp.min.timestamp() + 1, pd.Timestamp.max.timestamp() - 1)
 LEADING_URL = r"^https?:\/\/.*[\r\n]*"
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 REQUIRED_COLUMNS = ("post_metadata_time", "post_metadata_source_site")
 # Nested lists (images, referenced posts) are not needed downstream and do not fit a flat table.
 NESTED_COLUMNS = ("referenced_posts", "images")
@@ -67,8 +70,11 @@ def flatten_posts(posts: Iterable[dict]) -> pd.DataFrame:
 
 def flatten_post(post: dict) -> dict:
     """One post as `json_normalize` flattens it (its top-level values that are not objects,
-    then the objects' values under joined names), without the NESTED_COLUMNS."""
-    flat = {key: value for key, value in post.items() if not isinstance(value, dict)}
+    then the objects' values under joined names), without the NESTED_COLUMNS. Lone
+    surrogates in its texts (a JSON escape such as "\\ud800", which UTF-8 cannot hold, so no
+    table could be written) become U+FFFD."""
+    flat = {key: replace_lone_surrogates(value) for key, value in post.items()
+            if not isinstance(value, dict)}
     for key, value in post.items():
         if isinstance(value, dict):
             flatten_into(flat, key, value)
@@ -79,7 +85,7 @@ def flatten_post(post: dict) -> dict:
 
 def flatten_into(flat: dict, name: str, value) -> None:
     if not isinstance(value, dict):
-        flat[name] = value
+        flat[name] = replace_lone_surrogates(value)
         return
     for key, inner in value.items():
         flatten_into(flat, f"{name}_{key}" if name else key, inner)
@@ -95,7 +101,12 @@ def clean_text(text: pd.Series) -> pd.Series:
 
 
 def add_time_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    seconds = pd.to_numeric(frame["post_metadata_time"], errors="coerce")
+    """`time` and `bintime` from `post_metadata_time` (epoch seconds), which is left as the
+    numbers it was read as (a number written as a JSON string, "1509223468", included)."""
+    # A boolean is no time, though pandas would take true for 1 second after 1970.
+    times = frame["post_metadata_time"].map(lambda value: None if isinstance(value, bool)
+                                            else value)
+    seconds = pd.to_numeric(times, errors="coerce")
     if seconds.isna().any():
         raise CorpusFormatError(
             f"{int(seconds.isna().sum())} posts have no numeric post_metadata.time (epoch seconds)"
@@ -107,9 +118,52 @@ def add_time_columns(frame: pd.DataFrame) -> pd.DataFrame:
             f"{int(outside.sum())} posts have a post_metadata.time outside 1678..2261 "
             f"(epoch seconds; the first is {seconds[outside].iloc[0]:g}): not the expected corpus"
         )
+    frame["post_metadata_time"] = seconds
     frame["time"] = pd.to_datetime(seconds, unit="s", utc=True)
     frame["bintime"] = np.searchsorted(BIN_BOUNDARIES, frame["time"], side="right")
     return frame
+
+
+def make_columns_writable(frame: pd.DataFrame) -> None:
+    """Make every column one a parquet file can hold, in place.
+
+    A column of one kind of value (numbers, text or booleans, missing values aside) stays as
+    it is. One that mixes kinds (a number among texts) or holds lists (nested lists do not
+    fit a flat table) is written as JSON text, value by value: one odd post does not stop the
+    table, and the columns the model reads are checked on their own.
+    """
+    for column in frame.columns:
+        if frame[column].dtype != object:
+            continue
+        kinds = {kind_of(value) for value in frame[column]} - {"missing"}
+        if len(kinds) > 1 or "other" in kinds:
+            frame[column] = frame[column].map(json_text)
+
+
+def kind_of(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "missing"
+    if isinstance(value, bool | np.bool_):
+        return "boolean"
+    if isinstance(value, int | float | np.number):
+        return "number"
+    return "text" if isinstance(value, str) else "other"
+
+
+def json_text(value) -> str | None:
+    """`value` as JSON text (a text stays as it is); a missing value stays missing."""
+    kind = kind_of(value)
+    if kind in ("missing", "text"):
+        return None if kind == "missing" else value
+    try:
+        return replace_lone_surrogates(json.dumps(value, ensure_ascii=False, default=str))
+    except RecursionError:
+        raise CorpusFormatError("a post nests lists too deeply to write as a table: not the "
+                                "expected corpus shape") from None
+
+
+def replace_lone_surrogates(value):
+    return LONE_SURROGATE.sub("\ufffd", value) if isinstance(value, str) else value
 
 
 def is_text(values: pd.Series) -> pd.Series:
@@ -136,4 +190,5 @@ def normalize_posts(posts: Iterable[dict], min_size: int) -> tuple[pd.DataFrame,
         "too_short": len(frame) - len(kept),
         "kept": len(kept),
     }
+    make_columns_writable(kept)
     return kept, counts

@@ -95,6 +95,26 @@ def project_copy(tmp_path) -> Workspace:
     return Workspace(root=copy_project(tmp_path / "project"), base=tmp_path)
 
 
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory):
+    """A workspace where the whole pipeline ran once, successfully, on the fixture corpus
+    (once per test module that asks)."""
+    base = tmp_path_factory.mktemp("good")
+    corpus = write_corpus(base / "corpus" / "posts.json")
+    space = Workspace(root=REPO, base=base)
+    result = space.run("run", "all", "-p", f"ingest.source={corpus}", "-p", "model.k=20")
+    return space, result
+
+
+@pytest.fixture
+def space(good_run, tmp_path) -> Workspace:
+    """A private copy of the good run's folders, to break things in."""
+    source, _ = good_run
+    for name in ("data", "outputs", "logs", "corpus"):
+        shutil.copytree(source.base / name, tmp_path / name, symlinks=True)
+    return Workspace(root=REPO, base=tmp_path)
+
+
 @pytest.fixture(scope="session")
 def fixture_corpus(tmp_path_factory) -> Path:
     return write_corpus(tmp_path_factory.mktemp("corpus") / "posts.json")

@@ -5,33 +5,13 @@ is left, and that the good outputs of an earlier run are unchanged.
 """
 
 import json
-import shutil
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from tests.conftest import REPO, Workspace, example_steps
+from tests.conftest import Workspace, example_steps
 from tests.corpus_factory import expected_kept, make_posts, write_corpus
-
-
-@pytest.fixture(scope="module")
-def good_run(tmp_path_factory):
-    """A workspace where the whole pipeline ran once, successfully, on the fixture corpus."""
-    base = tmp_path_factory.mktemp("good")
-    corpus = write_corpus(base / "corpus" / "posts.json")
-    space = Workspace(root=REPO, base=base)
-    result = space.run("run", "all", "-p", f"ingest.source={corpus}", "-p", "model.k=20")
-    return space, result
-
-
-@pytest.fixture
-def space(good_run, tmp_path) -> Workspace:
-    """A private copy of the good run's folders, to break things in."""
-    source, _ = good_run
-    for name in ("data", "outputs", "logs", "corpus"):
-        shutil.copytree(source.base / name, tmp_path / name, symlinks=True)
-    return Workspace(root=REPO, base=tmp_path)
 
 
 def latest_record(space: Workspace, step: str) -> dict:
