@@ -9,13 +9,23 @@ afterwards): the warm-up fills `sys.modules` and binds no name the notebook coul
 the notebook's own local modules are left for it to import fresh.
 """
 
+from __future__ import annotations
+
+import inspect
 import logging
+import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from nbsteps import kernel_forkserver
 from nbsteps.notebook import StepNotebook, read_notebook
+from nbsteps.prompt_client import CLIENT_CLASS
+
+if TYPE_CHECKING:
+    from nbsteps.forked_kernels import KernelForker
 
 log = logging.getLogger("nbsteps")
 
@@ -23,6 +33,10 @@ log = logging.getLogger("nbsteps")
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 WARM_UP_TIMEOUT_S = 120.0
 READY_POLL_S = 2.0  # how often a starting kernel is checked for being still alive
+# Libraries that keep a thread per core (OpenBLAS, MKL, OpenMP, numexpr) read these once, at
+# import: two kernels on two cores each with two BLAS threads spin against each other.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 # A kernel can fail to start for a passing reason (a port taken between being picked and
 # bound, on a busy machine): try again once before giving up.
 START_ATTEMPTS = 2
@@ -31,25 +45,15 @@ REFILL_WAIT_S = 10.0
 
 # Runs with silent=True: no output, no history entry, and the execution count stays at 0,
 # so the executed notebook's cells are numbered In [1], In [2] ... as with a fresh kernel.
-# Everything is bound inside the function, which deletes itself. A module that fails to
-# import is left for the notebook to report in its own cell. `code` is the project's own
-# warm-up (the dashboard's `warm_up:`), run in a namespace of its own: an error in it
-# fails the warm-up, so the caller falls back to a fresh kernel.
-PRELOAD_CODE = """\
-def _nbsteps_preload(names, code):
-    import importlib
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception:
-            pass
-    if code:
-        exec(compile(code, "<nbsteps warm-up>", "exec"), {{"__name__": "_nbsteps_warm_up"}})
-try:
-    _nbsteps_preload({names!r}, {code!r})
-finally:
-    del _nbsteps_preload
-"""
+# It is the fork server's own preload function (one warm-up for both ways of starting),
+# bound for the call and deleted after it. `code` is the project's own warm-up (the
+# dashboard's `warm_up:`): an error in it fails the warm-up, so the caller falls back to a
+# fresh kernel.
+PRELOAD_SOURCE = inspect.getsource(kernel_forkserver.preload)
+
+
+def preload_code(names: list[str], warm_up: str) -> str:
+    return f"{PRELOAD_SOURCE}try:\n    preload({names!r}, {warm_up!r})\nfinally:\n    del preload\n"
 
 
 class WarmUpError(RuntimeError):
@@ -61,19 +65,27 @@ class KernelStartError(WarmUpError):
 
 
 def start_kernel(notebook: StepNotebook, log_stream=None, kernel_name: str = "python3",
-                 warm_up: str = ""):
+                 warm_up: str = "", forker: KernelForker | None = None,
+                 env: dict[str, str] | None = None):
     """A started kernel (an async manager) in the notebook's folder; a Python one with what
     the notebook and its local modules import loaded (StepNotebook.imports) and then
     `warm_up` run. WarmUpError if that fails (the kernel is gone).
+
+    With a `forker` (a fork server that preloaded the same), the kernel is forked from it:
+    nothing is left to load, and this waits only for the kernel to answer. `env` is the
+    kernel's whole environment (default: the runner's).
 
     An async manager: run_step drives and shuts it down on the thread that runs the
     notebook, with that thread's own event loop.
     """
     from jupyter_core.utils import run_sync
 
-    code = PRELOAD_CODE.format(names=list(notebook.imports), code=warm_up)
+    code = preload_code(list(notebook.imports), warm_up)
     for attempt in range(1, START_ATTEMPTS + 1):
-        km = launch_kernel(notebook.path.parent, log_stream, kernel_name)
+        if forker is not None:
+            km, code = forker.start_kernel(notebook.path.parent, kernel_name, KERNEL_ARGUMENTS), ""
+        else:
+            km = launch_kernel(notebook.path.parent, log_stream, kernel_name, env)
         try:
             if km.kernel_spec.language == "python":  # the preload is Python code
                 run_silently(km, code)
@@ -89,15 +101,26 @@ def start_kernel(notebook: StepNotebook, log_stream=None, kernel_name: str = "py
     raise AssertionError("unreachable")
 
 
-def launch_kernel(cwd: Path, log_stream=None, kernel_name: str = "python3"):
+def launch_kernel(cwd: Path, log_stream=None, kernel_name: str = "python3",
+                  env: dict[str, str] | None = None):
     """A started kernel (an async manager) working in `cwd`, quiet about TCP."""
     from jupyter_client import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
-    km = AsyncKernelManager(kernel_name=kernel_name)
+    km = AsyncKernelManager(kernel_name=kernel_name, client_class=CLIENT_CLASS)
     streams = {"stdout": log_stream, "stderr": log_stream} if log_stream else {}
+    if env is not None:
+        streams["env"] = env
     run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS, **streams)
     return km
+
+
+def kernel_environment(lanes: int) -> dict[str, str]:
+    """The environment for a kernel that runs beside `lanes - 1` others: the runner's, with
+    the libraries' thread pools sized to share the cores, as Dask sizes its workers'. A
+    variable the user set is kept."""
+    threads = str(max(1, len(os.sched_getaffinity(0)) // max(lanes, 1)))
+    return {name: threads for name in THREAD_VARIABLES} | dict(os.environ)
 
 
 def run_silently(km, code: str) -> None:
