@@ -3,10 +3,13 @@
 Starting a kernel and importing pandas, scikit-learn or matplotlib often takes longer than a
 small notebook itself. Two users, one path:
 - the pipeline (KernelPrestarter) starts the next steps' kernels while a step runs;
-- the dashboard (KernelPool) keeps one kernel ready for the next click.
-Both call start_kernel. A kernel still runs exactly one notebook (run_step shuts it down
-afterwards): the warm-up fills `sys.modules` and binds no name the notebook could see, and
-the notebook's own local modules are left for it to import fresh.
+- the dashboard (KernelPool) keeps one kernel ready for the next click;
+- a sweep or a worker (engines.warm) keeps kernels ready for the next points.
+All call start_kernel. The last two fork their kernels from a process that did the imports
+once (forked_kernels), the pipeline's steps each have a notebook of their own. A kernel
+still runs exactly one notebook (run_step shuts it down afterwards): the warm-up fills
+`sys.modules` and binds no name the notebook could see, and the notebook's own local
+modules are left for it to import fresh.
 """
 
 from __future__ import annotations
@@ -256,6 +259,12 @@ class KernelPool:
         # two kernels at once on a small machine; the second waits for the first replacement.
         self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbsteps-kernels")
         import_kernel_modules()
+        # Kernels are forked from a server that did the imports and the warm-up once, where
+        # the kernelspec allows: a refill then costs milliseconds, not seconds of CPU.
+        from nbsteps.forked_kernels import open_forker
+
+        self._forker = self._starter.submit(open_forker, read_notebook(self.notebook),
+                                            kernel_name, warm_up)
         self._next = self._start_next(after=None)
 
     def _start_next(self, after: Future | None) -> Future:
@@ -264,10 +273,13 @@ class KernelPool:
         return future
 
     def _warm_up(self, after: Future | None):
-        self._wait_for_run(after)
+        forker = self._forker.result()
+        if forker is None:
+            self._wait_for_run(after)
         if self._closed:
             raise RuntimeError("the kernel pool is closed")
-        return start_kernel(read_notebook(self.notebook), None, self.kernel_name, self.warm_up)
+        return start_kernel(read_notebook(self.notebook), None, self.kernel_name, self.warm_up,
+                            forker=forker)
 
     def _wait_for_run(self, previous: Future | None) -> None:
         """Wait until the kernel handed out before has done its run (run_step shuts it down),
@@ -315,6 +327,7 @@ class KernelPool:
             self._closed = True
             future = self._next
         future.add_done_callback(shut_down_result)
+        self._forker.add_done_callback(close_forker)
         self._starter.shutdown(wait=False, cancel_futures=True)
 
 
@@ -324,6 +337,11 @@ def report_failure(future: Future) -> None:
         # A traceback only for the unexpected: a failed warm-up or start says enough.
         trace = None if isinstance(error, WarmUpError) else error
         log.warning("could not warm up a kernel: %s", error, exc_info=trace)
+
+
+def close_forker(future: Future) -> None:
+    if not future.cancelled() and future.exception() is None and future.result() is not None:
+        future.result().close()
 
 
 def shut_down_result(future: Future) -> None:
