@@ -114,13 +114,18 @@ def test_side_by_side_kernels_share_the_cores(monkeypatch):
     assert env["OMP_NUM_THREADS"] == "3"
 
 
-def test_a_killed_sweep_runner_takes_its_fork_server_and_kernels_with_it(tmp_path):
-    space = make_sweep_project(tmp_path)
-    folder = (space.root / "notebooks").resolve()
-    runner = subprocess.Popen(
+def start_long_sweep(space) -> subprocess.Popen:
+    """Two points that each sleep two minutes, side by side."""
+    return subprocess.Popen(
         [sys.executable, "-m", "nbsteps", "sweep", "square", "--grid", "x=1,2", "-p",
          "seconds=120", "-j", "2"], env=space.env(), cwd=space.base,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def test_a_killed_sweep_runner_takes_its_fork_server_and_kernels_with_it(tmp_path):
+    space = make_sweep_project(tmp_path)
+    folder = (space.root / "notebooks").resolve()
+    runner = start_long_sweep(space)
     try:
         wait_until(lambda: len(kernels_working_in(folder)) >= 3)  # server and 2 kernels
         wait_until(lambda: len(list((space.outputs / "square").glob("square_*.json"))) >= 2)
@@ -128,3 +133,42 @@ def test_a_killed_sweep_runner_takes_its_fork_server_and_kernels_with_it(tmp_pat
         runner.send_signal(signal.SIGKILL)
         runner.wait()
     wait_until(lambda: kernels_working_in(folder) == [], timeout=30)
+
+
+def test_imports_that_start_threads_are_not_forked(notebook):
+    from nbsteps.forked_kernels import ForkServerError
+
+    warm_up = "import threading, time\nthreading.Thread(target=time.sleep, args=(60,), " \
+              "name='pool-reader', daemon=True).start()"
+    with pytest.raises(ForkServerError, match=r"started threads \(pool-reader\).*fork: false"):
+        KernelForker(notebook, sys.executable, warm_up=warm_up)
+
+
+def project_with_fork(tmp_path, value: str):
+    """The sweep project, its `square` step given `fork: VALUE`."""
+    space = make_sweep_project(tmp_path)
+    pipeline = space.root / "pipeline.yaml"
+    pipeline.write_text(pipeline.read_text().replace(
+        "    notebook: notebooks/square.ipynb\n", "    notebook: notebooks/square.ipynb\n"
+        f"    fork: {value}\n", 1))
+    return space
+
+
+def test_a_step_with_fork_false_starts_each_point_from_scratch(tmp_path):
+    space = project_with_fork(tmp_path, "false")
+    folder = (space.root / "notebooks").resolve()
+    runner = start_long_sweep(space)
+    try:
+        wait_until(lambda: len(kernels_working_in(folder)) >= 2)
+        commands = [psutil.Process(pid).cmdline() for pid in kernels_working_in(folder)]
+        assert all("ipykernel_launcher" in command for command in commands), commands
+    finally:
+        runner.send_signal(signal.SIGINT)
+        runner.wait(60)
+
+
+def test_fork_must_be_true_or_false(tmp_path):
+    space = project_with_fork(tmp_path, "sometimes")
+    result = space.run("sweep", "square", "--grid", "x=1,2")
+    assert result.returncode == 2
+    assert "step 'square': `fork:` must be true or false" in result.stderr

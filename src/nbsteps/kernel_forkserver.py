@@ -83,6 +83,19 @@ def become_kernel(request: dict, channels: list[int]) -> None:
         os._exit(code)
 
 
+def started_threads() -> str:
+    """Why forking is not safe here, or "": a child gets only the forking thread, so a
+    library whose import started Python threads (a pool, a connection's reader) would be
+    left half-working in every kernel."""
+    import threading
+
+    others = [t.name for t in threading.enumerate() if t is not threading.current_thread()]
+    if not others:
+        return ""
+    return (f"the notebook's imports started threads ({', '.join(sorted(others))}), which a "
+            "forked kernel would not have; write `fork: false` for the step")
+
+
 def serve(requests, answers) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped as they end
     channels = [requests.fileno(), answers.fileno()]
@@ -113,6 +126,10 @@ def main() -> None:
         preload(list(KERNEL_MODULES), "")
     except BaseException as error:
         answers.write(json.dumps({"error": f"{type(error).__name__}: {error}"}) + "\n")
+        return
+    unsafe = started_threads()
+    if unsafe:
+        answers.write(json.dumps({"error": unsafe}) + "\n")
         return
     answers.write(json.dumps({"ready": True}) + "\n")
     serve(sys.stdin, answers)

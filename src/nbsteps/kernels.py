@@ -247,9 +247,11 @@ class KernelPrestarter:
 class KernelPool:
     """Keeps one warm kernel ready for a notebook. Thread-safe; `close()` when done."""
 
-    def __init__(self, notebook: Path, warm_up: str = "", kernel_name: str = "python3"):
+    def __init__(self, notebook: Path, warm_up: str = "", kernel_name: str = "python3",
+                 fork: bool = True):
         """Kernels `kernel_name` for `notebook` (start_kernel's), with the project's `warm_up`
-        code run. The notebook is read again for each kernel: an edit between runs is seen."""
+        code run. The notebook is read again for each kernel: an edit between runs is seen.
+        `fork=False` starts each kernel from scratch (the step's `fork:`)."""
         self.notebook = Path(notebook)
         self.warm_up = warm_up
         self.kernel_name = kernel_name
@@ -264,7 +266,8 @@ class KernelPool:
         from nbsteps.forked_kernels import open_forker
 
         self._forker = self._starter.submit(open_forker, read_notebook(self.notebook),
-                                            kernel_name, warm_up)
+                                            kernel_name, warm_up) if fork \
+            else self._starter.submit(lambda: None)
         self._next = self._start_next(after=None)
 
     def _start_next(self, after: Future | None) -> Future:

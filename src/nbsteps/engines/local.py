@@ -41,7 +41,7 @@ class LocalEngine:
         # Points side by side share the cores: each kernel's thread pools get its share.
         kernels = WarmKernels(notebook, choose_kernel(step, notebook), ahead=self.jobs,
                               waiting=lambda: self.waiting,
-                              env=kernel_environment(self.jobs))
+                              env=kernel_environment(self.jobs), fork=step.fork)
         html = HtmlWorker()  # thread-safe: points share it
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix=POINT_THREAD)
         try:

@@ -25,11 +25,12 @@ class WarmKernels:
 
     `waiting()` says how many points have not started yet: at most that many (and at most
     `ahead`) kernels are started ahead of need. `env` is the kernels' environment (default:
-    the runner's).
+    the runner's); `fork=False` starts each kernel from scratch (the step's `fork:`).
     """
 
     def __init__(self, notebook: StepNotebook, kernel_name: str, ahead: int,
-                 waiting: Callable[[], int], env: dict[str, str] | None = None) -> None:
+                 waiting: Callable[[], int], env: dict[str, str] | None = None,
+                 fork: bool = True) -> None:
         self.notebook, self.kernel_name, self.env = notebook, kernel_name, env
         self.ahead, self.waiting = max(ahead, 1), waiting
         self.lock = threading.Lock()
@@ -39,7 +40,8 @@ class WarmKernels:
         kernels.import_kernel_modules()
         self.starter = ThreadPoolExecutor(max_workers=self.ahead,
                                           thread_name_prefix="nbsteps-kernel")
-        self.forker = self.starter.submit(open_forker, notebook, kernel_name, env=env)
+        self.forker = self.starter.submit(open_forker, notebook, kernel_name, env=env) if fork \
+            else self.starter.submit(lambda: None)
 
     def _start(self) -> Future:
         return self.starter.submit(self._start_kernel)
