@@ -59,8 +59,11 @@ def become_kernel(request: dict, channels: list[int]) -> None:
         for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        # Off the server's pipes; stdin reads nothing, as a kernel's stdin does.
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
         for fd in channels:
-            os.close(fd)
+            if fd != 0:
+                os.close(fd)
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
