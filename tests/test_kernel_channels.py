@@ -10,7 +10,10 @@ prints "ERROR:tornado.general ... ValueError: DELIM not in msg_list" on the term
 import threading
 import time
 
+import pytest
+
 from nbsteps.execute import RunOptions, run_step
+from nbsteps.forked_kernels import open_forker
 from nbsteps.kernels import start_kernel
 from nbsteps.notebook import read_notebook
 from nbsteps.project import load_project
@@ -25,14 +28,22 @@ def channel_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if isinstance(t, HBChannel) and t.is_alive()]
 
 
-def test_a_run_on_a_given_kernel_leaves_no_client_channel_open(tmp_path, monkeypatch):
+@pytest.mark.parametrize("forked", [False, True], ids=["started", "forked"])
+def test_a_run_on_a_given_kernel_leaves_no_client_channel_open(tmp_path, monkeypatch, forked):
     space = make_sweep_project(tmp_path)
     for name, value in space.env().items():
         monkeypatch.setenv(name, value)
     project = load_project(space.root)
+    notebook = read_notebook(project.step("square").notebook)
+    forker = open_forker(notebook, "python3") if forked else None
+    assert forker is not None or not forked, "the python3 kernel should be forkable here"
     before = set(channel_threads())
-    km = start_kernel(read_notebook(project.step("square").notebook))
-    record = run_step(project, "square", {"x": 3}, RunOptions(kernel=km))
+    try:
+        km = start_kernel(notebook, forker=forker)
+        record = run_step(project, "square", {"x": 3}, RunOptions(kernel=km))
+    finally:
+        if forker is not None:
+            forker.close()
     assert record.status == "succeeded", record.error
     assert set(channel_threads()) - before == set()
     assert not km.has_kernel
