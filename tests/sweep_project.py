@@ -31,10 +31,12 @@ CELLS = [
     'mode = "ok"  # what the run does [ok|fail|crash]\n'
     "seconds = 0.0  # how long it works first [0..600]",
     "import json\nimport time\nfrom pathlib import Path",
-    "time.sleep(seconds)",
+    # A run's folder exists from the start, so a run that fails, dies or is cancelled leaves
+    # one for the runner to remove.
+    "folder = Path(data_dir) / 'square' / run_id\nfolder.mkdir(parents=True)\n"
+    "(folder / 'started.txt').write_text('half done')\ntime.sleep(seconds)",
     "if mode == 'fail':\n    raise ValueError(f'asked to fail at x={x}')\n"
     "if mode == 'crash':\n    import os\n    os._exit(9)",
-    "folder = Path(data_dir) / 'square' / run_id\nfolder.mkdir(parents=True)\n"
     "(folder / 'result.json').write_text(json.dumps({'x': x, 'square': x * x}))",
 ]
 

@@ -131,7 +131,8 @@ def test_ctrl_c_cancels_running_points_and_starts_no_more(space):
          "-p", "seconds=60", "-j", "2"],
         env=space.env(), cwd=space.base, stderr=subprocess.PIPE, text=True)
     wait_until(lambda: sum(r["status"] == "running" for r in run_records(space)) == 2)
-    time.sleep(1.5)  # the kernels are in the sleeping cell
+    # The kernels are in the sleeping cell, their runs' folders made.
+    wait_until(lambda: len(list(space.data.glob("square/*/started.txt"))) == 2)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == EXIT_CANCELLED, stderr
@@ -144,8 +145,8 @@ def test_ctrl_c_cancels_running_points_and_starts_no_more(space):
     for record in run_records(space):
         assert record["status"] == "cancelled" and record["exit_code"] == EXIT_CANCELLED
         check_run_layout(space, record)
-    leftovers = space.data / "square"
-    assert not leftovers.exists() or not [p for p in leftovers.iterdir() if p.name != "latest"]
+    # The two cancelled runs had made their folders: both are gone.
+    assert [p.name for p in (space.data / "square").iterdir() if p.name != "latest"] == []
 
 
 def wait_until(condition, timeout: float = 120.0) -> None:

@@ -69,13 +69,23 @@ def test_one_dockerfile_has_a_shared_base_a_deps_stage_per_step_and_the_final_st
     assert "COPY containers/requirements/${STEP}.txt /tmp/pins/requirements.txt" in found["deps"]
 
 
+def built_from(found: dict[str, list[str]], stage: str) -> list[str]:
+    """The instructions an image of `stage` is built with: its parent stages' (`FROM base
+    AS deps` ...), then its own."""
+    parent = re.match(r"FROM (\S+) AS", found[stage][0], re.I).group(1)
+    return (built_from(found, parent) if parent in found else []) + found[stage]
+
+
 @pytest.mark.parametrize("stage", ["step", "dashboard"])
 def test_dependencies_are_installed_before_project_files_are_copied(stage):
-    lines = stages(DOCKERFILE)[stage]
+    # Over the stages the image is built from: the step stage installs nothing itself, its
+    # requirements are installed in `deps`, which it is built on.
+    lines = built_from(stages(DOCKERFILE), stage)
     first_copy = next(i for i, line in enumerate(lines) if line.startswith("COPY notebooks/"))
     installs = [i for i, line in enumerate(lines) if "pip install" in line and "-r " in line]
-    assert all(i < first_copy for i in installs)
-    assert lines.index("COPY params/ ./params/") > max(installs, default=-1)
+    assert installs, f"the {stage} image installs no requirements file"
+    assert max(installs) < first_copy
+    assert lines.index("COPY params/ ./params/") > max(installs)
     assert any(line.startswith("USER ${UID}:${GID}") for line in lines)
 
 
