@@ -101,7 +101,10 @@ def test_pipeline_writes_the_processed_table_and_the_model(pipeline, images):
     assert (results / "plot.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     lines = (results / "coordinates.csv").read_text().splitlines()
     assert len(lines) == 1 + model["parameters"]["k"], "one row per part, plus the header"
-    assert json.loads((results / "summary.json").read_text())
+    summary = json.loads((results / "summary.json").read_text())
+    assert summary["k"] == model["parameters"]["k"]
+    assert summary["method"] == model["parameters"]["method"]
+    assert sum(summary["counts_per_label"].values()) == summary["k"], "every part labelled"
     written = {entry["path"] for entry in model["outputs"]}
     assert {Path(p).name for p in written} == {"coordinates.csv", "plot.png", "summary.json"}
 
