@@ -30,7 +30,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Any as AnyTrait
 
 from nbsteps.notebook import StepNotebook
-from nbsteps.prompt_client import CLIENT_CLASS
+from nbsteps.prompt_kernels import PromptKernelManager
 
 log = logging.getLogger("nbsteps")
 
@@ -117,10 +117,9 @@ class KernelForker:
 
     def start_kernel(self, cwd: Path, kernel_name: str, arguments: list[str]):
         """A started kernel (an async manager) forked from this server."""
-        from jupyter_client import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
-        km = AsyncKernelManager(kernel_name=kernel_name, client_class=CLIENT_CLASS)
+        km = PromptKernelManager(kernel_name=kernel_name)
         km.kernel_id = str(uuid.uuid4())
         # Set before the start: jupyter_client keeps a provisioner it is given.
         km.provisioner = ForkedProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec,

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 
 from nbsteps import kernel_forkserver
 from nbsteps.notebook import StepNotebook, read_notebook
-from nbsteps.prompt_client import CLIENT_CLASS
+from nbsteps.prompt_kernels import PromptKernelManager
 
 if TYPE_CHECKING:
     from nbsteps.forked_kernels import KernelForker
@@ -107,10 +107,9 @@ def start_kernel(notebook: StepNotebook, log_stream=None, kernel_name: str = "py
 def launch_kernel(cwd: Path, log_stream=None, kernel_name: str = "python3",
                   env: dict[str, str] | None = None):
     """A started kernel (an async manager) working in `cwd`, quiet about TCP."""
-    from jupyter_client import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
-    km = AsyncKernelManager(kernel_name=kernel_name, client_class=CLIENT_CLASS)
+    km = PromptKernelManager(kernel_name=kernel_name)
     streams = {"stdout": log_stream, "stderr": log_stream} if log_stream else {}
     if env is not None:
         streams["env"] = env
