@@ -25,7 +25,7 @@ def build(context: Path, step: str, base: str, tag: str) -> float:
     target, built_step = ("dashboard", "model") if step == "dashboard" else ("step", step)
     started = time.perf_counter()
     subprocess.run(["docker", "build", "-q", "--build-arg", f"BASE_IMAGE={base}",
-                    "--build-arg", "NBSTEPS_FROM=source", "--build-arg", f"TARGET={target}",
+                    "--build-arg", f"TARGET={target}",
                     "--build-arg", f"STEP={built_step}", "--target", target,
                     "-f", "containers/Dockerfile", "-t", tag, "."],
                    cwd=context, capture_output=True, text=True, check=True)

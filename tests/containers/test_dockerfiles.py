@@ -60,7 +60,7 @@ def test_dockerfile_passes_hadolint():
 
 def test_init_writes_the_repositorys_dockerfile():
     """One file: the template `nbsteps init` copies is this Dockerfile, so they cannot drift
-    (they differ only by the NBSTEPS_FROM build argument each compose file passes)."""
+    (where nbsteps comes from, NBSTEPS_FROM, follows from the build context)."""
     assert TEMPLATE_DOCKERFILE.read_bytes() == DOCKERFILE.read_bytes()
 
 
@@ -108,14 +108,11 @@ def test_every_step_is_a_service_built_from_the_one_dockerfile():
         assert (build["context"], build["dockerfile"], build["target"]) == (
             ".", "containers/Dockerfile", "step")
         assert build["args"]["STEP"] == step
-        # The repository's images run this source tree's nbsteps, not a release.
-        assert build["args"]["NBSTEPS_FROM"] == "source"
     dashboard = services["dashboard"]["build"]
     assert (dashboard["dockerfile"], dashboard["target"]) == ("containers/Dockerfile",
                                                               "dashboard")
     assert dashboard["args"]["STEP"] in STEPS
-    assert (dashboard["args"]["TARGET"], dashboard["args"]["NBSTEPS_FROM"]) == (
-        "dashboard", "source")
+    assert dashboard["args"]["TARGET"] == "dashboard"
 
 
 def test_compose_and_dockerfile_default_to_the_same_base_image():

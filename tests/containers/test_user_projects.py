@@ -1,6 +1,7 @@
 """Projects that are not the repository's, in containers on the real engine, the way their
 users build them: nbsteps comes from a wheel (containers/wheels/) as a release
-(NBSTEPS_FROM's default), the images from the Dockerfile that `nbsteps init` writes.
+(NBSTEPS_FROM=auto: the project is not nbsteps' own tree), the images from the Dockerfile
+that `nbsteps init` writes.
 
 - a project made by `nbsteps init` and two `nbsteps add-step`s:
   `docker compose build && docker compose run --rm <last step>`;
