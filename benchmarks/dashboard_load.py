@@ -4,7 +4,8 @@ k=100, PCA, the real corpus, "run again even if up to date" ticked, in eight Chr
 contexts on one server. Reports click-to-plot median and p95 (each page times its own
 plot in the page, so one slow page does not delay the others' figures), checks that every
 run ends with a record of its own, and times another client's `GET /` every half second
-throughout (answer = status line and headers: a page, or 503 when the server is full)."""
+throughout (answer = status line and headers: a page, or 503 when the server is full).
+The browsers run at niceness 10 (lower_browser_priority)."""
 
 import json
 import os
@@ -110,6 +111,19 @@ def run_all_at_once(browser, url: str, port: int) -> tuple[list[float], list]:
     return seconds, answers
 
 
+def lower_browser_priority() -> None:
+    """The eight browsers stand for eight people's own machines, yet here share the
+    server's two cores: at niceness 10 (the pages' renderers, started later, inherit it)
+    they take what the server leaves, as the run kernels do, rather than the server's
+    turn. Without this, the figure below measures Chromium's rendering as much as the
+    server."""
+    import psutil
+
+    for child in psutil.Process().children(recursive=True):
+        if "chrom" in child.name():
+            os.setpriority(os.PRIO_PROCESS, child.pid, 10)
+
+
 def measure(corpus: Path, workdir: Path) -> list[Figure]:
     from playwright.sync_api import sync_playwright
 
@@ -123,6 +137,7 @@ def measure(corpus: Path, workdir: Path) -> list[Figure]:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
                                                  args=CHROMIUM_ARGS)
+            lower_browser_priority()
             try:
                 seconds, answers = run_all_at_once(browser, server.url, server.port)
             finally:
@@ -147,7 +162,8 @@ def measure(corpus: Path, workdir: Path) -> list[Figure]:
                extra=load),
         Figure("12 dashboard load", f"click to plot, {PAGES} browsers at once, p95",
                percentile(seconds, 0.95)),
-        Figure("12 dashboard load", "another client's GET / during the load, slowest answer",
+        Figure("12 dashboard load", "another client's GET / during the load, slowest answer "
+               "(browsers at niceness 10)",
                max(waits), goal="< 1 s",
                note=f"{len(answers)} requests: {served} pages, {busy} busy (503), "
                f"median {statistics.median(waits):.2f} s"),

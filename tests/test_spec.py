@@ -51,7 +51,7 @@ dashbord: {title: Mine}
     assert problems == [
         "unknown top-level key 'dashbord'; the keys are steps, dashboard, retention",
         "step 'clean': unknown key 'ouputs'; a step's keys are notebook, inputs, outputs, "
-        "kernel, metrics, description, params",
+        "kernel, metrics, description, params, fork",
         "step 'clean': `kernel:` must be a string",
         "step 'train': output '../model.pkl' must be a relative path below the data folder, "
         "like raw/table.csv",
@@ -167,5 +167,5 @@ def test_the_command_line_prints_the_problems_and_exits_2(tmp_path):
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f"nbsteps: error: {space.root}/pipeline.yaml: step 'a': unknown key 'color'; a step's "
-        "keys are notebook, inputs, outputs, kernel, metrics, description, params",
+        "keys are notebook, inputs, outputs, kernel, metrics, description, params, fork",
     ]

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -160,21 +161,25 @@ def wait_until(condition, timeout: float = 120.0) -> None:
 
 
 def test_sweep_leaves_no_kernel_behind(space):
-    started = time.time()
     result = space.run("sweep", "square", "--grid", "x=1,2,3", "-j", "2")
     assert result.returncode == 0, result.stderr
     time.sleep(1)
-    assert kernels_started_since(started) == []
+    assert kernels_working_in((space.root / "notebooks").resolve()) == []
 
 
-def kernels_started_since(started: float) -> list[int]:
-    """ipykernel processes of this virtual environment started after `started`."""
+def kernels_working_in(folder: Path) -> list[int]:
+    """Kernel processes of this virtual environment working in `folder` (a test project's
+    notebooks): ipykernel launched by jupyter_client, or a kernel fork server and the
+    kernels forked from it. (By folder, not by start time: psutil's start times can read a
+    second early.)"""
     import psutil
 
     found = []
-    for process in psutil.process_iter(["cmdline", "create_time"]):
+    for process in psutil.process_iter(["cmdline", "cwd", "status"]):
         cmdline = process.info["cmdline"] or []
-        if (process.info["create_time"] >= started and "ipykernel_launcher" in cmdline[1:3]
-                and cmdline[0] == sys.executable):
+        kernel = ("ipykernel_launcher" in cmdline[1:3]
+                  or any(arg.endswith("kernel_forkserver.py") for arg in cmdline[1:2]))
+        if (kernel and cmdline[0] == sys.executable and process.info["cwd"] == str(folder)
+                and process.info["status"] != psutil.STATUS_ZOMBIE):
             found.append(process.pid)
     return found

@@ -18,13 +18,24 @@ def export_html(notebook: Path, html: Path) -> bool:
     if not notebook.exists():
         log.warning("no executed notebook at %s: no HTML copy", notebook)
         return False
-    # Imported here: nbconvert's exporters take about a second to import, which a
-    # command that never exports (params, status) should not pay.
-    from nbconvert import HTMLExporter
-
-    body, _ = HTMLExporter(log=quiet).from_filename(str(notebook))
+    body, _ = html_exporter().from_filename(str(notebook))
     write_text_atomic(html, body)
     return True
+
+
+_exporters = threading.local()
+
+
+def html_exporter():
+    """This thread's exporter: made once, as compiling its templates costs more than most
+    exports (the HTML worker exports every point of a sweep)."""
+    if getattr(_exporters, "html", None) is None:
+        # Imported here: nbconvert's exporters take about a second to import, which a
+        # command that never exports (params, status) should not pay.
+        from nbconvert import HTMLExporter
+
+        _exporters.html = HTMLExporter(log=quiet)
+    return _exporters.html
 
 
 def publish_html(record: RunRecord) -> None:

@@ -3,19 +3,32 @@
 Starting a kernel and importing pandas, scikit-learn or matplotlib often takes longer than a
 small notebook itself. Two users, one path:
 - the pipeline (KernelPrestarter) starts the next steps' kernels while a step runs;
-- the dashboard (KernelPool) keeps one kernel ready for the next click.
-Both call start_kernel. A kernel still runs exactly one notebook (run_step shuts it down
-afterwards): the warm-up fills `sys.modules` and binds no name the notebook could see, and
-the notebook's own local modules are left for it to import fresh.
+- the dashboard (KernelPool) keeps one kernel ready for the next click;
+- a sweep or a worker (engines.warm) keeps kernels ready for the next points.
+All call start_kernel. The last two fork their kernels from a process that did the imports
+once (forked_kernels), the pipeline's steps each have a notebook of their own. A kernel
+still runs exactly one notebook (run_step shuts it down afterwards): the warm-up fills
+`sys.modules` and binds no name the notebook could see, and the notebook's own local
+modules are left for it to import fresh.
 """
 
+from __future__ import annotations
+
+import inspect
 import logging
+import os
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from nbsteps import kernel_forkserver
 from nbsteps.notebook import StepNotebook, read_notebook
+from nbsteps.prompt_client import CLIENT_CLASS
+
+if TYPE_CHECKING:
+    from nbsteps.forked_kernels import KernelForker
 
 log = logging.getLogger("nbsteps")
 
@@ -23,6 +36,10 @@ log = logging.getLogger("nbsteps")
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
 WARM_UP_TIMEOUT_S = 120.0
 READY_POLL_S = 2.0  # how often a starting kernel is checked for being still alive
+# Libraries that keep a thread per core (OpenBLAS, MKL, OpenMP, numexpr) read these once, at
+# import: two kernels on two cores each with two BLAS threads spin against each other.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
 # A kernel can fail to start for a passing reason (a port taken between being picked and
 # bound, on a busy machine): try again once before giving up.
 START_ATTEMPTS = 2
@@ -31,25 +48,15 @@ REFILL_WAIT_S = 10.0
 
 # Runs with silent=True: no output, no history entry, and the execution count stays at 0,
 # so the executed notebook's cells are numbered In [1], In [2] ... as with a fresh kernel.
-# Everything is bound inside the function, which deletes itself. A module that fails to
-# import is left for the notebook to report in its own cell. `code` is the project's own
-# warm-up (the dashboard's `warm_up:`), run in a namespace of its own: an error in it
-# fails the warm-up, so the caller falls back to a fresh kernel.
-PRELOAD_CODE = """\
-def _nbsteps_preload(names, code):
-    import importlib
-    for name in names:
-        try:
-            importlib.import_module(name)
-        except Exception:
-            pass
-    if code:
-        exec(compile(code, "<nbsteps warm-up>", "exec"), {{"__name__": "_nbsteps_warm_up"}})
-try:
-    _nbsteps_preload({names!r}, {code!r})
-finally:
-    del _nbsteps_preload
-"""
+# It is the fork server's own preload function (one warm-up for both ways of starting),
+# bound for the call and deleted after it. `code` is the project's own warm-up (the
+# dashboard's `warm_up:`): an error in it fails the warm-up, so the caller falls back to a
+# fresh kernel.
+PRELOAD_SOURCE = inspect.getsource(kernel_forkserver.preload)
+
+
+def preload_code(names: list[str], warm_up: str) -> str:
+    return f"{PRELOAD_SOURCE}try:\n    preload({names!r}, {warm_up!r})\nfinally:\n    del preload\n"
 
 
 class WarmUpError(RuntimeError):
@@ -61,19 +68,27 @@ class KernelStartError(WarmUpError):
 
 
 def start_kernel(notebook: StepNotebook, log_stream=None, kernel_name: str = "python3",
-                 warm_up: str = ""):
+                 warm_up: str = "", forker: KernelForker | None = None,
+                 env: dict[str, str] | None = None):
     """A started kernel (an async manager) in the notebook's folder; a Python one with what
     the notebook and its local modules import loaded (StepNotebook.imports) and then
     `warm_up` run. WarmUpError if that fails (the kernel is gone).
+
+    With a `forker` (a fork server that preloaded the same), the kernel is forked from it:
+    nothing is left to load, and this waits only for the kernel to answer. `env` is the
+    kernel's whole environment (default: the runner's).
 
     An async manager: run_step drives and shuts it down on the thread that runs the
     notebook, with that thread's own event loop.
     """
     from jupyter_core.utils import run_sync
 
-    code = PRELOAD_CODE.format(names=list(notebook.imports), code=warm_up)
+    code = preload_code(list(notebook.imports), warm_up)
     for attempt in range(1, START_ATTEMPTS + 1):
-        km = launch_kernel(notebook.path.parent, log_stream, kernel_name)
+        if forker is not None:
+            km, code = forker.start_kernel(notebook.path.parent, kernel_name, KERNEL_ARGUMENTS), ""
+        else:
+            km = launch_kernel(notebook.path.parent, log_stream, kernel_name, env)
         try:
             if km.kernel_spec.language == "python":  # the preload is Python code
                 run_silently(km, code)
@@ -89,15 +104,26 @@ def start_kernel(notebook: StepNotebook, log_stream=None, kernel_name: str = "py
     raise AssertionError("unreachable")
 
 
-def launch_kernel(cwd: Path, log_stream=None, kernel_name: str = "python3"):
+def launch_kernel(cwd: Path, log_stream=None, kernel_name: str = "python3",
+                  env: dict[str, str] | None = None):
     """A started kernel (an async manager) working in `cwd`, quiet about TCP."""
     from jupyter_client import AsyncKernelManager
     from jupyter_core.utils import run_sync
 
-    km = AsyncKernelManager(kernel_name=kernel_name)
+    km = AsyncKernelManager(kernel_name=kernel_name, client_class=CLIENT_CLASS)
     streams = {"stdout": log_stream, "stderr": log_stream} if log_stream else {}
+    if env is not None:
+        streams["env"] = env
     run_sync(km.start_kernel)(cwd=str(cwd), extra_arguments=KERNEL_ARGUMENTS, **streams)
     return km
+
+
+def kernel_environment(lanes: int) -> dict[str, str]:
+    """The environment for a kernel that runs beside `lanes - 1` others: the runner's, with
+    the libraries' thread pools sized to share the cores, as Dask sizes its workers'. A
+    variable the user set is kept."""
+    threads = str(max(1, len(os.sched_getaffinity(0)) // max(lanes, 1)))
+    return {name: threads for name in THREAD_VARIABLES} | dict(os.environ)
 
 
 def run_silently(km, code: str) -> None:
@@ -221,9 +247,11 @@ class KernelPrestarter:
 class KernelPool:
     """Keeps one warm kernel ready for a notebook. Thread-safe; `close()` when done."""
 
-    def __init__(self, notebook: Path, warm_up: str = "", kernel_name: str = "python3"):
+    def __init__(self, notebook: Path, warm_up: str = "", kernel_name: str = "python3",
+                 fork: bool = True):
         """Kernels `kernel_name` for `notebook` (start_kernel's), with the project's `warm_up`
-        code run. The notebook is read again for each kernel: an edit between runs is seen."""
+        code run. The notebook is read again for each kernel: an edit between runs is seen.
+        `fork=False` starts each kernel from scratch (the step's `fork:`)."""
         self.notebook = Path(notebook)
         self.warm_up = warm_up
         self.kernel_name = kernel_name
@@ -233,6 +261,13 @@ class KernelPool:
         # two kernels at once on a small machine; the second waits for the first replacement.
         self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbsteps-kernels")
         import_kernel_modules()
+        # Kernels are forked from a server that did the imports and the warm-up once, where
+        # the kernelspec allows: a refill then costs milliseconds, not seconds of CPU.
+        from nbsteps.forked_kernels import open_forker
+
+        self._forker = self._starter.submit(open_forker, read_notebook(self.notebook),
+                                            kernel_name, warm_up) if fork \
+            else self._starter.submit(lambda: None)
         self._next = self._start_next(after=None)
 
     def _start_next(self, after: Future | None) -> Future:
@@ -241,10 +276,13 @@ class KernelPool:
         return future
 
     def _warm_up(self, after: Future | None):
-        self._wait_for_run(after)
+        forker = self._forker.result()
+        if forker is None:
+            self._wait_for_run(after)
         if self._closed:
             raise RuntimeError("the kernel pool is closed")
-        return start_kernel(read_notebook(self.notebook), None, self.kernel_name, self.warm_up)
+        return start_kernel(read_notebook(self.notebook), None, self.kernel_name, self.warm_up,
+                            forker=forker)
 
     def _wait_for_run(self, previous: Future | None) -> None:
         """Wait until the kernel handed out before has done its run (run_step shuts it down),
@@ -292,6 +330,7 @@ class KernelPool:
             self._closed = True
             future = self._next
         future.add_done_callback(shut_down_result)
+        self._forker.add_done_callback(close_forker)
         self._starter.shutdown(wait=False, cancel_futures=True)
 
 
@@ -301,6 +340,11 @@ def report_failure(future: Future) -> None:
         # A traceback only for the unexpected: a failed warm-up or start says enough.
         trace = None if isinstance(error, WarmUpError) else error
         log.warning("could not warm up a kernel: %s", error, exc_info=trace)
+
+
+def close_forker(future: Future) -> None:
+    if not future.cancelled() and future.exception() is None and future.result() is not None:
+        future.result().close()
 
 
 def shut_down_result(future: Future) -> None:

@@ -35,6 +35,9 @@ class Step:
     kernel: str | None = None  # kernelspec name; else the notebook's own
     metrics: str | None = None  # one of the outputs: a JSON file of figures worth recording
     description: str = ""
+    # Kernels for many runs of the notebook (sweeps, workers, the dashboard) are forked from
+    # one process that did its imports; False starts each from scratch (forked_kernels).
+    fork: bool = True
 
     def output_paths(self, data_dir: Path, run_id: str) -> list[Path]:
         return [data_dir / p.replace(RUN_ID_FIELD, run_id) for p in self.outputs]
@@ -150,6 +153,7 @@ def parse_step(root: Path, name: str, entry: dict) -> Step:
         kernel=entry.get("kernel"),
         metrics=entry.get("metrics"),
         description=entry.get("description", ""),
+        fork=entry.get("fork", True),
     )
 
 

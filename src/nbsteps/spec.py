@@ -20,7 +20,8 @@ from nbsteps.metrics import check_metrics_entry
 from nbsteps.retention import check_retention
 
 TOP_LEVEL_KEYS = ("steps", "dashboard", "retention")
-STEP_KEYS = ("notebook", "inputs", "outputs", "kernel", "metrics", "description", "params")
+STEP_KEYS = ("notebook", "inputs", "outputs", "kernel", "metrics", "description", "params",
+             "fork")
 INPUT_KEYS = ("path", "supplied")
 STRING_KEYS = ("notebook", "kernel", "metrics", "description", "params")
 # Step names become folder names and the prefix of `-p STEP.NAME=VALUE`; `all` is a command.
@@ -94,6 +95,8 @@ def check_step(name: Any, entry: Any, root: Path) -> list[str]:
         f"`{key}:` must be a string" for key in STRING_KEYS
         if key in entry and not isinstance(entry[key], str) and key != "metrics"
     ]
+    if not isinstance(entry.get("fork", True), bool):
+        problems.append("`fork:` must be true or false")
     problems += check_outputs(entry.get("outputs") or [])
     problems += check_inputs(entry.get("inputs") or [])
     if isinstance(entry.get("outputs") or [], list):

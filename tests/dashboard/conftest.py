@@ -7,6 +7,7 @@ install (ENVIRONMENT.md: `apt-get install chromium`, `pip install playwright`, a
 """
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -214,8 +215,12 @@ def forge_click(page, dom_class: str) -> None:
     page.evaluate(FORGE_CLICK_JS, dom_class)
 
 
+KERNEL_COMMAND = re.compile(rb"ipykernel|kernel_forkserver")
+
+
 def kernel_processes(server: DashboardServer) -> set[int]:
-    """Process ids of the kernels under the server: page kernels and their warm kernels."""
+    """Process ids of the kernels under the server: page kernels, their warm kernels and the
+    fork servers those are forked from."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -228,7 +233,7 @@ def kernel_processes(server: DashboardServer) -> set[int]:
         for child in children.get(pending.pop(), []):
             found.add(child)
             pending.append(child)
-    return {pid for pid in found if b"ipykernel" in read_cmdline(pid)}
+    return {pid for pid in found if KERNEL_COMMAND.search(read_cmdline(pid))}
 
 
 def read_cmdline(pid: int) -> bytes:

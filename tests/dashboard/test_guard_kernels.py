@@ -94,9 +94,10 @@ def test_a_browser_page_gets_its_warm_kernel_and_keeps_it(prepared_server, conte
     page = open_dashboard(context, server.url)
     # Connected: the warm kernel starts (and the Run button says so, for tests).
     page.wait_for_selector(".nbsteps-run.nbsteps-warm", timeout=120_000)
-    assert len(kernel_processes(server)) == 2
+    # The page's kernel, its warm kernel and the server that one is forked from.
+    assert len(kernel_processes(server)) == 3
     time.sleep(UNCONNECTED_S + 8)  # longer than an unconnected page may live
-    assert len(kernel_processes(server)) == 2
+    assert len(kernel_processes(server)) == 3
     page.check(".nbsteps-force input")
     page.click(".nbsteps-run")
     assert wait_for_state(page, "succeeded", "failed").startswith("succeeded")

@@ -15,6 +15,7 @@ from nbsteps.errors import EXIT_FAILED, NbstepsError
 from nbsteps.execute import RunOptions, run_step
 from nbsteps.export import HtmlWorker
 from nbsteps.kernel_names import choose_kernel
+from nbsteps.kernels import kernel_environment
 from nbsteps.notebook import StepNotebook, read_notebook
 from nbsteps.project import Project
 from nbsteps.records import FAILED
@@ -37,8 +38,10 @@ class LocalEngine:
         self.waiting = len(job.points)
         step = self.project.step(job.step)
         notebook = read_notebook(step.notebook)  # once for all points
+        # Points side by side share the cores: each kernel's thread pools get its share.
         kernels = WarmKernels(notebook, choose_kernel(step, notebook), ahead=self.jobs,
-                              waiting=lambda: self.waiting)
+                              waiting=lambda: self.waiting,
+                              env=kernel_environment(self.jobs), fork=step.fork)
         html = HtmlWorker()  # thread-safe: points share it
         pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix=POINT_THREAD)
         try:

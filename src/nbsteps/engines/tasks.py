@@ -63,9 +63,11 @@ def worker_kernels(project: Project, step: str, ahead: int = 1) -> WarmKernels:
     """This worker process's warm kernels for `step`: one always started ahead."""
     with _kernels_lock:
         if step not in _kernels:
-            notebook = read_notebook(project.step(step).notebook)
-            kernel_name = choose_kernel(project.step(step), notebook)
-            _kernels[step] = WarmKernels(notebook, kernel_name, ahead, lambda: ahead)
+            settings = project.step(step)
+            notebook = read_notebook(settings.notebook)
+            kernel_name = choose_kernel(settings, notebook)
+            _kernels[step] = WarmKernels(notebook, kernel_name, ahead, lambda: ahead,
+                                         fork=settings.fork)
         return _kernels[step]
 
 

@@ -2,8 +2,10 @@
 
 A point takes a kernel that is already up (and has pandas, scikit-learn... imported), and
 the kernel of a point still waiting starts while others run, so a point pays for neither
-the kernel start nor the imports. Each kernel still runs one notebook only (run_step shuts
-it down), and nothing starts for points that turn out to be up to date.
+the kernel start nor the imports. The imports are not even paid once per point: kernels are
+forked from one process that loaded them (forked_kernels), where the kernelspec allows.
+Each kernel still runs one notebook only (run_step shuts it down), and nothing starts for
+points that turn out to be up to date.
 """
 
 import logging
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from nbsteps import kernels
+from nbsteps.forked_kernels import open_forker
 from nbsteps.notebook import StepNotebook
 
 log = logging.getLogger("nbsteps")
@@ -21,12 +24,14 @@ class WarmKernels:
     """The `kernels` object run_step takes (`prepare(step)`, `take(step)`), for one notebook.
 
     `waiting()` says how many points have not started yet: at most that many (and at most
-    `ahead`) kernels are started ahead of need.
+    `ahead`) kernels are started ahead of need. `env` is the kernels' environment (default:
+    the runner's); `fork=False` starts each kernel from scratch (the step's `fork:`).
     """
 
     def __init__(self, notebook: StepNotebook, kernel_name: str, ahead: int,
-                 waiting: Callable[[], int]) -> None:
-        self.notebook, self.kernel_name = notebook, kernel_name
+                 waiting: Callable[[], int], env: dict[str, str] | None = None,
+                 fork: bool = True) -> None:
+        self.notebook, self.kernel_name, self.env = notebook, kernel_name, env
         self.ahead, self.waiting = max(ahead, 1), waiting
         self.lock = threading.Lock()
         self.ready: list[Future] = []  # started or starting, not taken yet
@@ -35,9 +40,16 @@ class WarmKernels:
         kernels.import_kernel_modules()
         self.starter = ThreadPoolExecutor(max_workers=self.ahead,
                                           thread_name_prefix="nbsteps-kernel")
+        self.forker = self.starter.submit(open_forker, notebook, kernel_name, env=env) if fork \
+            else self.starter.submit(lambda: None)
 
     def _start(self) -> Future:
-        return self.starter.submit(kernels.start_kernel, self.notebook, None, self.kernel_name)
+        return self.starter.submit(self._start_kernel)
+
+    def _start_kernel(self):
+        forker = self.forker.result()
+        return kernels.start_kernel(self.notebook, None, self.kernel_name, forker=forker,
+                                    env=self.env)
 
     def prepare(self, step: str | None = None) -> None:
         """A point is about to run: make sure a kernel is on its way for it."""
@@ -81,3 +93,6 @@ class WarmKernels:
             except Exception as error:
                 log.debug("could not shut down a spare kernel: %s", error)
         self.starter.shutdown(wait=True)
+        forker = self.forker.result()
+        if forker is not None:
+            forker.close()
