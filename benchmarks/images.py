@@ -20,10 +20,12 @@ def image_mb(image: str) -> float:
 
 
 def build(context: Path, step: str, base: str, tag: str) -> float:
-    """One image from containers/Dockerfile: a step's, or the dashboard's (on model's deps)."""
+    """One image from containers/Dockerfile, with nbsteps from this source tree (as
+    docker-compose.yml builds them): a step's, or the dashboard's (on model's image)."""
     target, built_step = ("dashboard", "model") if step == "dashboard" else ("step", step)
     started = time.perf_counter()
     subprocess.run(["docker", "build", "-q", "--build-arg", f"BASE_IMAGE={base}",
+                    "--build-arg", f"TARGET={target}",
                     "--build-arg", f"STEP={built_step}", "--target", target,
                     "-f", "containers/Dockerfile", "-t", tag, "."],
                    cwd=context, capture_output=True, text=True, check=True)

@@ -59,6 +59,10 @@ def test_init_makes_every_file_a_project_needs(tmp_path):
     assert notebook["cells"][0]["cell_type"] == "markdown"
     assert all(not c.get("outputs") for c in notebook["cells"])
     assert "nbsteps==" in (root / "constraints.txt").read_text()
+    # The repository's own Dockerfile, so the two cannot drift (NBSTEPS_FROM=auto picks a
+    # release of nbsteps here: the project is not nbsteps' source tree).
+    repository = Path(__file__).resolve().parents[1] / "containers" / "Dockerfile"
+    assert (root / "containers" / "Dockerfile").read_bytes() == repository.read_bytes()
 
 
 def test_add_step_chains_notebook_entry_params_requirements_and_service(project):

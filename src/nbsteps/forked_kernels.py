@@ -29,8 +29,8 @@ from pathlib import Path
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Any as AnyTrait
 
+from nbsteps.kernel_manager import ClosingKernelManager
 from nbsteps.notebook import StepNotebook
-from nbsteps.prompt_client import CLIENT_CLASS
 
 log = logging.getLogger("nbsteps")
 
@@ -120,9 +120,7 @@ class KernelForker:
         closed with it (kernel_manager.py says why)."""
         from jupyter_core.utils import run_sync
 
-        from nbsteps.kernel_manager import ClosingKernelManager
-
-        km = ClosingKernelManager(kernel_name=kernel_name, client_class=CLIENT_CLASS)
+        km = ClosingKernelManager(kernel_name=kernel_name)
         km.kernel_id = str(uuid.uuid4())
         # Set before the start: jupyter_client keeps a provisioner it is given.
         km.provisioner = ForkedProvisioner(kernel_id=km.kernel_id, kernel_spec=km.kernel_spec,

@@ -10,13 +10,13 @@ printed "ERROR:tornado.general ... DELIM not in msg_list" on the terminal, once 
 
 import logging
 
-from jupyter_client import AsyncKernelManager
+from nbsteps.prompt_kernels import PromptKernelManager
 
 log = logging.getLogger("nbsteps")
 
 
-class ClosingKernelManager(AsyncKernelManager):
-    """An AsyncKernelManager that stops the channels of every client it handed out
+class ClosingKernelManager(PromptKernelManager):
+    """A PromptKernelManager that stops the channels of every client it handed out
     (`client()`) before its kernel is shut down for good (not for a restart)."""
 
     def __init__(self, **kwargs) -> None:

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from nbsteps import kernel_forkserver
+from nbsteps.kernel_manager import ClosingKernelManager
 from nbsteps.notebook import StepNotebook, read_notebook
-from nbsteps.prompt_client import CLIENT_CLASS
 
 if TYPE_CHECKING:
     from nbsteps.forked_kernels import KernelForker
@@ -110,9 +110,7 @@ def launch_kernel(cwd: Path, log_stream=None, kernel_name: str = "python3",
     are closed with it (kernel_manager.py says why)."""
     from jupyter_core.utils import run_sync
 
-    from nbsteps.kernel_manager import ClosingKernelManager
-
-    km = ClosingKernelManager(kernel_name=kernel_name, client_class=CLIENT_CLASS)
+    km = ClosingKernelManager(kernel_name=kernel_name)
     streams = {"stdout": log_stream, "stderr": log_stream} if log_stream else {}
     if env is not None:
         streams["env"] = env

@@ -211,6 +211,13 @@ def remove_images(names) -> None:
     run(["docker", "image", "rm", "--force", *names], check=False, timeout=300)
 
 
+def prepare_folders(root: Path) -> None:
+    """data/, outputs/ and logs/ in `root`, owned by the test user the containers run as."""
+    for name in FOLDERS:
+        (root / name).mkdir(exist_ok=True)
+        os.chown(root / name, TEST_UID, TEST_GID)
+
+
 @pytest.fixture(scope="session")
 def new_project(docker, base_image, tag, images,
                 tmp_path_factory) -> Iterator[Callable[..., Compose]]:
@@ -223,9 +230,7 @@ def new_project(docker, base_image, tag, images,
         folder = tmp_path_factory.mktemp("project")
         shutil.copy2(REPO / "docker-compose.yml", folder)
         shutil.copytree(REPO / "params", folder / "params")
-        for name in FOLDERS:
-            (folder / name).mkdir()
-            os.chown(folder / name, TEST_UID, TEST_GID)
+        prepare_folders(folder)
         compose = Compose(docker, folder, f"nbsteps-test-{uuid.uuid4().hex[:8]}",
                           compose_env(base_image, tag),
                           [folder / "docker-compose.yml", override])
@@ -235,6 +240,56 @@ def new_project(docker, base_image, tag, images,
     yield make
     for compose in made:
         compose("down", "--remove-orphans", "--volumes", "--timeout", "5", timeout=300)
+
+
+@pytest.fixture
+def project_compose(docker, base_image, tag) -> Iterator[Callable[[Path, list[str]], Compose]]:
+    """Factory of compose projects for a folder that is not the repository's (a project of
+    its own, with its own images, named in `images` and removed afterwards)."""
+    made: list[tuple[Compose, list[str]]] = []
+
+    def make(root: Path, images: list[str]) -> Compose:
+        compose = Compose(docker, root, f"nbsteps-user-{uuid.uuid4().hex[:8]}",
+                          compose_env(base_image, tag))
+        made.append((compose, images))
+        return compose
+
+    yield make
+    for compose, images in made:
+        compose("down", "--remove-orphans", "--timeout", "5", timeout=300)
+        remove_images(images)
+
+
+def in_image(image: str, *command: str, user: str | None = None, check: bool = True):
+    """`command` in a throw-away container of `image`, without network."""
+    options = ["--user", user] if user else []
+    return run(["docker", "run", "--rm", "--network", "none", *options, "--entrypoint",
+                command[0], image, *command[1:]], timeout=300, check=check)
+
+
+# Scripts for `in_image(image, "python3", "-c", SCRIPT, *names)`: which modules import,
+# and which distributions are installed at which version, as JSON.
+IMPORT_CHECK = """
+import importlib, json, sys
+found = {}
+for name in sys.argv[1:]:
+    try:
+        importlib.import_module(name)
+        found[name] = True
+    except ImportError:
+        found[name] = False
+print(json.dumps(found))
+"""
+VERSIONS_CHECK = """
+import importlib.metadata, json, sys
+found = {}
+for name in sys.argv[1:]:
+    try:
+        found[name] = importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        found[name] = None
+print(json.dumps(found))
+"""
 
 
 @pytest.fixture(scope="session")

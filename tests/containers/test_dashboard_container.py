@@ -13,9 +13,17 @@ import urllib.request
 import pytest
 import yaml
 
-from tests.containers.conftest import REPO, TEST_GID, TEST_UID, describe, inspect, run
+from tests.containers.conftest import (
+    REPO,
+    TEST_GID,
+    TEST_UID,
+    VERSIONS_CHECK,
+    describe,
+    in_image,
+    inspect,
+    run,
+)
 from tests.containers.test_dockerfiles import DOCKERFILE, stages
-from tests.containers.test_images import VERSIONS_CHECK, in_image
 from tests.dashboard.conftest import (
     close_context,
     free_port,
@@ -36,12 +44,14 @@ def compose_service() -> dict:
     return yaml.safe_load((REPO / "docker-compose.yml").read_text())["services"]["dashboard"]
 
 
-def test_the_dashboard_stage_is_built_on_a_steps_deps_with_a_healthcheck_without_curl():
-    dashboard = stages(DOCKERFILE)["dashboard"]
-    assert dashboard[0] == "FROM deps AS dashboard"
-    assert dashboard.index('ENTRYPOINT ["nbsteps", "dashboard"]') > dashboard.index(
-        "COPY notebooks/ ./notebooks/")
-    assert any(line.startswith("USER ") for line in dashboard)
+def test_the_dashboard_stage_is_built_on_its_steps_image_with_a_healthcheck_without_curl():
+    found = stages(DOCKERFILE)
+    dashboard = found["dashboard"]
+    assert dashboard[0] == "FROM step AS dashboard"
+    # The step's user and project files, not a root user of its own.
+    assert "COPY notebooks/ ./notebooks/" in found["step"]
+    assert not any(line.startswith("USER ") for line in dashboard)
+    assert 'ENTRYPOINT ["nbsteps", "dashboard"]' in dashboard
     assert any(line.startswith("HEALTHCHECK ") and "curl" not in line for line in dashboard)
 
 

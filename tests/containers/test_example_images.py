@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from tests.containers.test_images import IMPORT_CHECK, in_image
+from tests.containers.conftest import IMPORT_CHECK, in_image
 
 pytestmark = pytest.mark.containers
 

@@ -15,9 +15,11 @@ from tests.containers.conftest import (
     PIPELINE_FILE,
     REPO,
     STEPS,
+    VERSIONS_CHECK,
     Compose,
     compose_env,
     describe,
+    in_image,
     remove_images,
     run,
 )
@@ -25,35 +27,6 @@ from tests.test_pins import read_constraints, requirement_names
 
 pytestmark = pytest.mark.containers
 
-
-
-def in_image(image: str, *command: str, user: str | None = None, check: bool = True):
-    options = ["--user", user] if user else []
-    return run(["docker", "run", "--rm", "--network", "none", *options, "--entrypoint",
-                command[0], image, *command[1:]], timeout=300, check=check)
-
-
-IMPORT_CHECK = """
-import importlib, json, sys
-found = {}
-for name in sys.argv[1:]:
-    try:
-        importlib.import_module(name)
-        found[name] = True
-    except ImportError:
-        found[name] = False
-print(json.dumps(found))
-"""
-VERSIONS_CHECK = """
-import importlib.metadata, json, sys
-found = {}
-for name in sys.argv[1:]:
-    try:
-        found[name] = importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        found[name] = None
-print(json.dumps(found))
-"""
 
 
 def test_every_image_builds_from_nothing(images):

@@ -1,6 +1,7 @@
 """Projects that are not the repository's, in containers on the real engine, the way their
-users build them: nbsteps comes from a wheel (containers/wheels/), the images from the
-project Dockerfile that `nbsteps init` writes.
+users build them: nbsteps comes from a wheel (containers/wheels/) as a release
+(NBSTEPS_FROM=auto: the project is not nbsteps' own tree), the images from the Dockerfile
+that `nbsteps init` writes.
 
 - a project made by `nbsteps init` and two `nbsteps add-step`s:
   `docker compose build && docker compose run --rm <last step>`;
@@ -8,28 +9,25 @@ project Dockerfile that `nbsteps init` writes.
 """
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.containers.conftest import (
-    FOLDERS,
+    IMPORT_CHECK,
     REPO,
     TEST_GID,
     TEST_UID,
     Compose,
-    compose_env,
     describe,
-    remove_images,
+    in_image,
+    prepare_folders,
     run,
 )
 from tests.containers.test_dockerfiles import TEMPLATE_DOCKERFILE
-from tests.containers.test_images import IMPORT_CHECK, in_image
 
 pytestmark = pytest.mark.containers
 
@@ -45,31 +43,19 @@ def wheel(tmp_path_factory) -> Path:
     return built
 
 
-def prepare_folders(root: Path) -> None:
-    for name in FOLDERS:
-        (root / name).mkdir(exist_ok=True)
-        os.chown(root / name, TEST_UID, TEST_GID)
-
-
-@pytest.fixture
-def project_compose(docker, base_image, tag):
-    """A compose project for a folder; its images are removed afterwards."""
-    made: list[tuple[Compose, list[str]]] = []
-
-    def make(root: Path, images: list[str]) -> Compose:
-        compose = Compose(docker, root, f"nbsteps-user-{uuid.uuid4().hex[:8]}",
-                          compose_env(base_image, tag))
-        made.append((compose, images))
-        return compose
-
-    yield make
-    for compose, images in made:
-        compose("down", "--remove-orphans", "--timeout", "5", timeout=300)
-        remove_images(images)
-
-
 def nbsteps(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return run([sys.executable, "-m", "nbsteps", *args], cwd=cwd, timeout=300)
+
+
+def build_and_run(compose: Compose, steps: list[str]) -> None:
+    """`docker compose build && docker compose run --rm <last step>`, as a project's README
+    says; every step ran, and succeeded."""
+    result = compose("build", timeout=3000)
+    assert result.returncode == 0, describe(result)
+    result = compose("run", "--rm", steps[-1], timeout=900)
+    assert result.returncode == 0, describe(result)
+    for step in steps:
+        assert compose.record(step)["status"] == "succeeded", step
 
 
 def test_a_project_from_init_and_two_add_steps_runs_in_containers(
@@ -83,13 +69,8 @@ def test_a_project_from_init_and_two_add_steps_runs_in_containers(
     steps = ["generate", "clean", "report"]
     compose = project_compose(root, [f"sales-{s}:{tag}" for s in [*steps, "dashboard"]])
 
-    result = compose("build", timeout=3000)
-    assert result.returncode == 0, describe(result)
-    result = compose("run", "--rm", "report", timeout=900)
+    build_and_run(compose, steps)
 
-    assert result.returncode == 0, describe(result)
-    for step in steps:
-        assert compose.record(step)["status"] == "succeeded", step
     summary = json.loads((root / "data" / "report" / "stats.json").read_text())
     assert summary == {"values": 10, "total": 440.0, "mean": 44.0}
     owners = {(p.stat().st_uid, p.stat().st_gid) for p in (root / "data").rglob("*")
@@ -115,14 +96,9 @@ def shop_folder(tmp_path_factory, wheel) -> Path:
 def test_the_shop_pipeline_runs_in_containers(shop_folder, project_compose, tag):
     steps = ["orders", "clean", "train", "report"]
     compose = project_compose(shop_folder, [f"shop-{s}:{tag}" for s in steps])
-    result = compose("build", timeout=3000)
-    assert result.returncode == 0, describe(result)
 
-    result = compose("run", "--rm", "report", timeout=900)
+    build_and_run(compose, steps)
 
-    assert result.returncode == 0, describe(result)
-    for step in steps:
-        assert compose.record(step)["status"] == "succeeded", step
     report = compose.record("report")
     folder = shop_folder / "data" / "report" / report["run_id"]
     assert (folder / "sales.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
