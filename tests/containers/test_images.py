@@ -4,6 +4,7 @@ running its step, and a notebook edit rebuilding from the cached dependencies. S
 from pipeline.yaml (the example's own isolation checks: test_example_images.py)."""
 
 import json
+import os
 import re
 import shutil
 import time
@@ -36,6 +37,10 @@ def test_every_image_builds_from_nothing(images):
         print(f"\n{images.names[step]}: {size_mb:.0f} MB")
         assert f"NBSTEPS_STEP={step}" in config["Config"]["Env"]
         assert config["Config"]["WorkingDir"] == "/app"
+        entrypoint = config["Config"]["Entrypoint"]
+        assert entrypoint[:2] == ["/bin/sh", "-c"] and "exec nbsteps run" in entrypoint[2]
+    if os.environ.get("NBSTEPS_TEST_BUILD_CACHE") != "1":  # then built with --no-cache
+        assert "Using cache" not in images.output and " CACHED " not in images.output
 
 
 @pytest.mark.parametrize("step", STEPS)
