@@ -172,3 +172,18 @@ def test_fork_must_be_true_or_false(tmp_path):
     result = space.run("sweep", "square", "--grid", "x=1,2")
     assert result.returncode == 2
     assert "step 'square': `fork:` must be true or false" in result.stderr
+
+
+def test_a_notebook_given_by_a_relative_path_gets_kernels_in_its_folder(notebook, monkeypatch):
+    monkeypatch.chdir(notebook.path.parent.parent)
+    relative = read_notebook(Path(notebook.path.parent.name) / notebook.path.name)
+    forker = open_forker(relative, "python3")
+    try:
+        km = start_kernel(relative, forker=forker)
+        try:
+            where, _ = execute(km, "import os; print(os.getcwd())")
+            assert Path(where.strip()) == notebook.path.parent
+        finally:
+            discard_kernel(km)
+    finally:
+        forker.close()

@@ -189,7 +189,8 @@ class ForkedProvisioner(LocalProvisioner):
 
     async def launch_kernel(self, cmd: list[str], **kwargs):
         # cmd is the kernelspec's argv, formatted: PYTHON -m ipykernel_launcher -f FILE ...
-        cwd = str(kwargs.get("cwd") or Path.cwd())
+        # Absolute: the server works in the notebook's folder, not in the runner's.
+        cwd = str(Path(kwargs.get("cwd") or Path.cwd()).resolve())
         env = dict(kwargs.get("env") or os.environ)
         pid = self.forker.fork(cmd[len(LAUNCHER) + 1:], cwd, env)
         self.process = ForkedProcess(pid)
