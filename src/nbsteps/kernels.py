@@ -5,8 +5,8 @@ small notebook itself. Two users, one path:
 - the pipeline (KernelPrestarter) starts the next steps' kernels while a step runs;
 - the dashboard (KernelPool) keeps one kernel ready for the next click;
 - a sweep or a worker (engines.warm) keeps kernels ready for the next points.
-All call start_kernel. The last two fork their kernels from a process that did the imports
-once (forked_kernels), the pipeline's steps each have a notebook of their own. A kernel
+All call start_kernel. The last forks its kernels from a process that did the imports once
+(forked_kernels): it runs one notebook many times, side by side. A kernel
 still runs exactly one notebook (run_step shuts it down afterwards): the warm-up fills
 `sys.modules` and binds no name the notebook could see, and the notebook's own local
 modules are left for it to import fresh.
@@ -247,11 +247,11 @@ class KernelPrestarter:
 class KernelPool:
     """Keeps one warm kernel ready for a notebook. Thread-safe; `close()` when done."""
 
-    def __init__(self, notebook: Path, warm_up: str = "", kernel_name: str = "python3",
-                 fork: bool = True):
+    def __init__(self, notebook: Path, warm_up: str = "", kernel_name: str = "python3"):
         """Kernels `kernel_name` for `notebook` (start_kernel's), with the project's `warm_up`
         code run. The notebook is read again for each kernel: an edit between runs is seen.
-        `fork=False` starts each kernel from scratch (the step's `fork:`)."""
+        Each starts from scratch: a page's one warm kernel gains little from a fork server
+        (another process of the same size), and one page at a time starts it."""
         self.notebook = Path(notebook)
         self.warm_up = warm_up
         self.kernel_name = kernel_name
@@ -261,13 +261,6 @@ class KernelPool:
         # two kernels at once on a small machine; the second waits for the first replacement.
         self._starter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nbsteps-kernels")
         import_kernel_modules()
-        # Kernels are forked from a server that did the imports and the warm-up once, where
-        # the kernelspec allows: a refill then costs milliseconds, not seconds of CPU.
-        from nbsteps.forked_kernels import open_forker
-
-        self._forker = self._starter.submit(open_forker, read_notebook(self.notebook),
-                                            kernel_name, warm_up) if fork \
-            else self._starter.submit(lambda: None)
         self._next = self._start_next(after=None)
 
     def _start_next(self, after: Future | None) -> Future:
@@ -276,13 +269,10 @@ class KernelPool:
         return future
 
     def _warm_up(self, after: Future | None):
-        forker = self._forker.result()
-        if forker is None:
-            self._wait_for_run(after)
+        self._wait_for_run(after)
         if self._closed:
             raise RuntimeError("the kernel pool is closed")
-        return start_kernel(read_notebook(self.notebook), None, self.kernel_name, self.warm_up,
-                            forker=forker)
+        return start_kernel(read_notebook(self.notebook), None, self.kernel_name, self.warm_up)
 
     def _wait_for_run(self, previous: Future | None) -> None:
         """Wait until the kernel handed out before has done its run (run_step shuts it down),
@@ -330,7 +320,6 @@ class KernelPool:
             self._closed = True
             future = self._next
         future.add_done_callback(shut_down_result)
-        self._forker.add_done_callback(close_forker)
         self._starter.shutdown(wait=False, cancel_futures=True)
 
 
@@ -340,11 +329,6 @@ def report_failure(future: Future) -> None:
         # A traceback only for the unexpected: a failed warm-up or start says enough.
         trace = None if isinstance(error, WarmUpError) else error
         log.warning("could not warm up a kernel: %s", error, exc_info=trace)
-
-
-def close_forker(future: Future) -> None:
-    if not future.cancelled() and future.exception() is None and future.result() is not None:
-        future.result().close()
 
 
 def shut_down_result(future: Future) -> None:

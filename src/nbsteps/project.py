@@ -35,7 +35,7 @@ class Step:
     kernel: str | None = None  # kernelspec name; else the notebook's own
     metrics: str | None = None  # one of the outputs: a JSON file of figures worth recording
     description: str = ""
-    # Kernels for many runs of the notebook (sweeps, workers, the dashboard) are forked from
+    # Kernels for many runs of the notebook (a sweep's points, a worker's runs) are forked from
     # one process that did its imports; False starts each from scratch (forked_kernels).
     fork: bool = True
 

@@ -163,7 +163,7 @@ def make_pools(project: Project, config: DashboardConfig) -> dict[str, DeferredP
             continue
         pools[view.step] = DeferredPool(
             lambda step=step, view=view, kernel=kernel: KernelPool(
-                step.notebook, read_warm_up(view), kernel, step.fork))
+                step.notebook, read_warm_up(view), kernel))
     return pools
 
 
