@@ -1,13 +1,13 @@
 """Kernels started ahead of time, with what their notebook imports already loaded.
 
 Starting a kernel and importing pandas, scikit-learn or matplotlib often takes longer than a
-small notebook itself. Two users, one path:
+small notebook itself. Three users, one path:
 - the pipeline (KernelPrestarter) starts the next steps' kernels while a step runs;
 - the dashboard (KernelPool) keeps one kernel ready for the next click;
 - a sweep or a worker (engines.warm) keeps kernels ready for the next points.
 All call start_kernel. The last forks its kernels from a process that did the imports once
-(forked_kernels): it runs one notebook many times, side by side. A kernel
-still runs exactly one notebook (run_step shuts it down afterwards): the warm-up fills
+(forked_kernels): it runs one notebook many times, side by side. A kernel still runs
+exactly one notebook (run_step shuts it down afterwards): the warm-up fills
 `sys.modules` and binds no name the notebook could see, and the notebook's own local
 modules are left for it to import fresh.
 """
@@ -250,8 +250,9 @@ class KernelPool:
     def __init__(self, notebook: Path, warm_up: str = "", kernel_name: str = "python3"):
         """Kernels `kernel_name` for `notebook` (start_kernel's), with the project's `warm_up`
         code run. The notebook is read again for each kernel: an edit between runs is seen.
-        Each starts from scratch: a page's one warm kernel gains little from a fork server
-        (another process of the same size), and one page at a time starts it."""
+        Each starts from scratch, not forked: a page keeps one warm kernel, which a fork
+        server (a process as large) would only double; and with forked refills the click
+        benchmark lost a click after a run, not yet understood."""
         self.notebook = Path(notebook)
         self.warm_up = warm_up
         self.kernel_name = kernel_name
