@@ -2,6 +2,7 @@
 ready, and ready means ready: the first cell's output arrives; a killed kernel is gone."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import psutil
 from jupyter_core.utils import run_sync
@@ -34,7 +35,10 @@ def test_a_ready_kernel_delivers_its_first_output_and_a_shut_down_one_is_gone(tm
         km = launch_kernel(tmp_path)
         try:
             assert isinstance(km.client(), PromptKernelClient)
-            assert asyncio.run(first_output(km)) == "first\n"
+            # On a thread of its own, with its own event loop, as run_step drives kernels
+            # (the test's thread may already run a loop).
+            with ThreadPoolExecutor(1) as thread:
+                assert thread.submit(asyncio.run, first_output(km)).result() == "first\n"
         finally:
             pid = km.provisioner.pid
             run_sync(km.shutdown_kernel)(now=True)
