@@ -88,7 +88,7 @@ def known_validators(project: Project, notebook: StepNotebook) -> dict[str, dict
 
 def check_inputs_unchanged(step: Step, fingerprint: dict[str, Any], data: Path) -> str | None:
     """What changed among the step's inputs since the run hashed them at its start, if any:
-    another run (a preprocess finishing during a model run) may replace a file this run
+    another run (an upstream step finishing during this one) may replace a file this run
     read, and the record must not list a digest of data the run never saw."""
     for relative, digest_then in fingerprint.get("inputs", {}).items():
         path = data / relative
