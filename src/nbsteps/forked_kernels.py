@@ -15,7 +15,6 @@ usual way.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import os
@@ -23,6 +22,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -162,8 +162,6 @@ class ForkedProcess:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        import time
-
         deadline = None if timeout is None else time.monotonic() + timeout
         while self.poll() is None:
             if deadline is not None and time.monotonic() > deadline:
@@ -197,10 +195,3 @@ class ForkedProvisioner(LocalProvisioner):
         self.pid = self.pgid = pid  # the kernel leads its own session
         self.cwd = cwd
         return self.connection_info
-
-    async def wait(self) -> int | None:
-        """As LocalProvisioner's, polling in 10 ms steps rather than 100: a run waits for
-        its kernel's end before it is recorded."""
-        while self.process is not None and await self.poll() is None:
-            await asyncio.sleep(0.01)
-        return await super().wait()

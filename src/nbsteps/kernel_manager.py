@@ -1,4 +1,7 @@
-"""The kernel manager of every kernel nbsteps starts: it closes its clients with its kernel.
+"""The kernel manager of every kernel nbsteps starts: its clients find the kernel ready in
+milliseconds (prompt_kernels.py), it sees a killed kernel gone in 10 ms steps rather than
+jupyter_client's 100 (every run waits for its kernel's end), and it closes its clients with
+its kernel.
 
 papermill (nbclient) stops the channels of the client it opens only when it created the
 kernel manager itself; nbsteps always hands it one (started ahead, or by run_step), so that
@@ -10,14 +13,23 @@ printed "ERROR:tornado.general ... DELIM not in msg_list" on the terminal, once 
 
 import logging
 
-from nbsteps.prompt_kernels import PromptKernelManager
+from jupyter_client import AsyncKernelManager
+from jupyter_client.asynchronous import AsyncKernelClient
+from traitlets import DottedObjectName, Type
+
+from nbsteps.prompt_kernels import PromptKernelClient
 
 log = logging.getLogger("nbsteps")
+END_POLL_S = 0.01  # a killed kernel ends within milliseconds
 
 
-class ClosingKernelManager(PromptKernelManager):
-    """A PromptKernelManager that stops the channels of every client it handed out
-    (`client()`) before its kernel is shut down for good (not for a restart)."""
+class ClosingKernelManager(AsyncKernelManager):
+    """An AsyncKernelManager handing out PromptKernelClients, which stops the channels of
+    every client it handed out (`client()`) before its kernel is shut down for good (not
+    for a restart)."""
+
+    client_class = DottedObjectName("nbsteps.prompt_kernels.PromptKernelClient", config=True)
+    client_factory = Type(PromptKernelClient, klass=AsyncKernelClient, config=True)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -27,6 +39,9 @@ class ClosingKernelManager(PromptKernelManager):
         client = super().client(**kwargs)
         self.clients_handed_out.append(client)
         return client
+
+    async def _async_wait(self, pollinterval: float = END_POLL_S) -> None:
+        await super()._async_wait(pollinterval=min(pollinterval, END_POLL_S))
 
     async def shutdown_kernel(self, now: bool = False, restart: bool = False) -> None:
         if not restart:

@@ -1,5 +1,4 @@
-"""A kernel manager and client that notice in milliseconds what jupyter_client notices in
-tenths of a second: that a started kernel is ready, that a killed one has ended.
+"""A kernel client that finds a started kernel ready in milliseconds, not tenths of a second.
 
 papermill's client asks every kernel it is given whether it is ready, with jupyter_client's
 wait_for_ready: after the kernel_info reply it waits up to 0.2 s for a message on IOPub
@@ -7,17 +6,13 @@ wait_for_ready: after the kernel_info reply it waits up to 0.2 s for a message o
 spent in full before asking again), then for 0.2 s of IOPub silence. That is 0.2 to 0.4 s
 of every run, more than many cells take. The checks here are the same (a kernel_info
 reply, then proof that IOPub is connected, then its queue emptied), with short waits.
-Likewise, a kernel shut down at the end of a run is polled every 0.1 s until it has gone.
 """
 
 import time
 from queue import Empty
 
-from jupyter_client import AsyncKernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
-from traitlets import DottedObjectName, Type
 
-END_POLL_S = 0.01  # a killed kernel ends within milliseconds
 REPLY_WAIT_S = 1.0  # a kernel still starting answers when it can; a reply is never lost
 IOPUB_WAIT_S = 0.02  # loopback: a connected subscription gets the status in a few ms
 
@@ -62,13 +57,3 @@ class PromptKernelClient(AsyncKernelClient):
             except Empty:
                 return
 
-
-class PromptKernelManager(AsyncKernelManager):
-    """An AsyncKernelManager whose clients are PromptKernelClients, and which sees a killed
-    kernel gone within END_POLL_S."""
-
-    client_class = DottedObjectName(f"{__name__}.PromptKernelClient", config=True)
-    client_factory = Type(PromptKernelClient, klass=AsyncKernelClient, config=True)
-
-    async def _async_wait(self, pollinterval: float = END_POLL_S) -> None:
-        await super()._async_wait(pollinterval=min(pollinterval, END_POLL_S))
