@@ -265,6 +265,8 @@ def execute_notebook(
     from nbclient.exceptions import DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
+    from nbsteps.papermill_engine import register_engine
+
     cancel = options.cancel
     parameters = dict(record.parameters)
     runner_values = {"data_dir": str(project.folders.data), "run_id": record.run_id}
@@ -281,6 +283,7 @@ def execute_notebook(
             record.notebook,
             parameters=parameters,
             kernel_name=km.kernel_name,
+            engine_name=register_engine(),  # fewer notebook writes, same notebook
             # How papermill writes the injected values: Python, R, Julia ...
             language=km.kernel_spec.language or notebook.language or "python",
             km=km,
@@ -334,6 +337,8 @@ def import_runner_modules() -> None:
     import nbclient.exceptions  # noqa: F401
     import papermill  # noqa: F401
     import papermill.exceptions  # noqa: F401
+
+    import nbsteps.papermill_engine  # noqa: F401
 
     import_kernel_modules()
 

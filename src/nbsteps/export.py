@@ -18,24 +18,43 @@ def export_html(notebook: Path, html: Path) -> bool:
     if not notebook.exists():
         log.warning("no executed notebook at %s: no HTML copy", notebook)
         return False
-    body, _ = html_exporter().from_filename(str(notebook))
+    with borrow_exporter() as exporter:
+        body, _ = exporter.from_filename(str(notebook))
     write_text_atomic(html, body)
     return True
 
 
-_exporters = threading.local()
+# Exporters made and not in use. One is made once and reused: building it and compiling its
+# templates costs more than most exports (the HTML worker exports every point of a sweep).
+# An exporter is not thread-safe, so exports at the same time each borrow their own.
+_idle_exporters: list = []
+_idle_lock = threading.Lock()
 
 
-def html_exporter():
-    """This thread's exporter: made once, as compiling its templates costs more than most
-    exports (the HTML worker exports every point of a sweep)."""
-    if getattr(_exporters, "html", None) is None:
+@contextlib.contextmanager
+def borrow_exporter():
+    with _idle_lock:
+        exporter = _idle_exporters.pop() if _idle_exporters else None
+    if exporter is None:
         # Imported here: nbconvert's exporters take about a second to import, which a
         # command that never exports (params, status) should not pay.
         from nbconvert import HTMLExporter
 
-        _exporters.html = HTMLExporter(log=quiet)
-    return _exporters.html
+        exporter = HTMLExporter(log=quiet)
+    try:
+        yield exporter
+    finally:
+        with _idle_lock:
+            _idle_exporters.append(exporter)
+
+
+def warm_up_exporter() -> None:
+    """Import nbconvert and compile the templates now, by exporting an empty notebook, so
+    that the first real export (a run's) does not wait about half a second for them."""
+    import nbformat
+
+    with borrow_exporter() as exporter:
+        exporter.from_notebook_node(nbformat.v4.new_notebook())
 
 
 def publish_html(record: RunRecord) -> None:
@@ -115,8 +134,7 @@ def serve_exports() -> None:
     from nbsteps.notebook import block_slow_optional_imports
 
     block_slow_optional_imports()
-    from nbconvert import HTMLExporter  # noqa: F401  imported once, before the first request
-
+    warm_up_exporter()  # before the first request, while its run is still executing
     for line in sys.stdin:
         notebook, html = line.rstrip("\n").split("\t")
         try:

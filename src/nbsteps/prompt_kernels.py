@@ -5,19 +5,32 @@ wait_for_ready: after the kernel_info reply it waits up to 0.2 s for a message o
 (the subscription is often still connecting, so the first one is missed and the wait is
 spent in full before asking again), then for 0.2 s of IOPub silence. That is 0.2 to 0.4 s
 of every run, more than many cells take. The checks here are the same (a kernel_info
-reply, then proof that IOPub is connected, then its queue emptied), with short waits.
+reply, then proof that IOPub is connected, then what arrived on it dropped), with short
+waits.
+
+A client usually connects before a kernel that is still starting has bound its ports: ZMQ
+then tries again only after its reconnect interval, 100 ms by default. On loopback a
+refused connection costs nothing, so this client tries every 5 ms.
 """
 
 import time
 from queue import Empty
 
+import zmq
+import zmq.asyncio
 from jupyter_client.asynchronous import AsyncKernelClient
 
 REPLY_WAIT_S = 1.0  # a kernel still starting answers when it can; a reply is never lost
 IOPUB_WAIT_S = 0.02  # loopback: a connected subscription gets the status in a few ms
+RECONNECT_MS = 5
 
 
 class PromptKernelClient(AsyncKernelClient):
+    def _context_default(self) -> zmq.asyncio.Context:
+        context = super()._context_default()
+        context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)  # for the sockets it makes
+        return context
+
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
         while True:
@@ -49,11 +62,10 @@ class PromptKernelClient(AsyncKernelClient):
         return True
 
     async def drain_iopub(self) -> None:
-        """Drop what the kernel_info requests published, so the run starts with a quiet
-        IOPub queue."""
+        """Drop what the kernel_info requests published and has arrived. A status still on
+        its way does no harm: a run's client reads only the messages of its own requests."""
         while True:
             try:
-                await self.iopub_channel.get_msg(timeout=IOPUB_WAIT_S)
+                await self.iopub_channel.get_msg(timeout=0)
             except Empty:
                 return
-

@@ -58,14 +58,20 @@ async def run_nanny(options: WorkerOptions) -> None:
 
 
 def dask_setup(worker) -> None:
-    """In the worker process: quiet libraries as the CLI does, and start a kernel ahead."""
+    """In the worker process: quiet libraries as the CLI does, start a kernel ahead, and
+    load papermill and nbconvert now (about two seconds), before the worker takes runs,
+    rather than during its first."""
+    from nbsteps.execute import import_runner_modules
+    from nbsteps.export import warm_up_exporter
     from nbsteps.notebook import block_slow_optional_imports
 
     block_slow_optional_imports()
     logging.getLogger("papermill").setLevel(logging.ERROR)
     logging.getLogger("traitlets").setLevel(logging.ERROR)
+    import_runner_modules()  # first: the kernels' threads must not import it half-way
     step = os.environ[STEP_VARIABLE]
     worker_kernels(load_project(), step, ahead=worker.state.nthreads).fill()
+    warm_up_exporter()  # while the fork server imports the notebook's modules
 
 
 def dask_teardown(worker) -> None:
