@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from nbsteps import kernel_forkserver
 from nbsteps.kernel_manager import ClosingKernelManager
 from nbsteps.notebook import StepNotebook, read_notebook
+from nbsteps.priority import inherit_priority
 
 if TYPE_CHECKING:
     from nbsteps.forked_kernels import KernelForker
@@ -88,6 +89,8 @@ def start_kernel(notebook: StepNotebook, log_stream=None, kernel_name: str = "py
             km, code = forker.start_kernel(notebook.path.parent, kernel_name, KERNEL_ARGUMENTS), ""
         else:
             km = launch_kernel(notebook.path.parent, log_stream, kernel_name, env)
+        # Its own session would otherwise run it at full priority (priority.py).
+        inherit_priority(getattr(km.provisioner, "pid", None))
         try:
             if km.kernel_spec.language == "python":  # the preload is Python code
                 run_silently(km, code)

@@ -9,13 +9,12 @@ connected: a script or a crawler; or gone without saying goodbye) is shut down a
 `unconnected_timeout` seconds, instead of jupyter_server's idle culler, which keeps a
 kernel alive as long as anything happens in it.
 
-Page kernels, and the warm and run kernels they start (children inherit it), run at a
-lower priority than the server: eight model runs on two cores must not keep the server
-from answering everyone else.
+Page kernels, and the warm and run kernels they start (kernels.start_kernel passes it on),
+run at a lower priority than the server: eight model runs on two cores must not keep the
+server from answering everyone else.
 """
 
 import asyncio
-import os
 import time
 from collections import Counter
 
@@ -25,7 +24,9 @@ from tornado import web
 from tornado.ioloop import PeriodicCallback
 from traitlets import Float, Int
 
+from nbsteps import priority
 from nbsteps.guard.options import MAX_PAGES, MAX_PAGES_PER_CLIENT, UNCONNECTED_TIMEOUT_S
+from nbsteps.priority import own_niceness
 
 CHECK_INTERVAL_MS = 5000
 KERNEL_NICENESS = 10
@@ -111,13 +112,11 @@ class LimitedKernelManager(AsyncMappingKernelManager):
 
 
 def lower_priority(kernel, niceness: int) -> None:
+    """The page kernel, and the session it leads (priority.py says why both), `niceness`
+    below the server."""
     pid = getattr(getattr(kernel, "provisioner", None), "pid", None)
-    if pid is None or niceness <= 0:
-        return
-    try:
-        os.setpriority(os.PRIO_PROCESS, pid, os.getpriority(os.PRIO_PROCESS, 0) + niceness)
-    except OSError as error:  # ended already, or a platform without priorities
-        kernel.log.debug("could not lower the priority of kernel %s: %s", pid, error)
+    if pid is not None and niceness > 0:
+        priority.lower_priority(pid, own_niceness() + niceness)
 
 
 def current_client() -> str:

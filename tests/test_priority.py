@@ -1,0 +1,64 @@
+"""A kernel runs no higher than its runner: `nice -n 7 nbsteps run` must not give the
+notebook's work full priority. A kernel leads a session of its own, and with Linux's
+autogroup scheduling the CPU is shared between sessions first, so the kernel's session is
+lowered too (priority.py). The notebooks report what their own kernel process sees."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.small_project import make_project, write_notebook
+
+PIPELINE = """\
+steps:
+  report:
+    notebook: notebooks/report.ipynb
+    outputs: ["report/{run_id}/priority.json"]
+"""
+REPORT = (
+    "import json, os\nfrom pathlib import Path\n"
+    "autogroup = Path('/proc/self/autogroup')\n"
+    "session = int(autogroup.read_text().split()[-1]) if autogroup.exists() else None\n"
+    "out = Path(data_dir) / 'report' / run_id / 'priority.json'\n"
+    "out.parent.mkdir(parents=True, exist_ok=True)\n"
+    "out.write_text(json.dumps([os.getpriority(os.PRIO_PROCESS, 0), session]))"
+)
+NICENESS = 7
+
+
+def reporting_project(tmp_path):
+    space = make_project(tmp_path, PIPELINE)
+    write_notebook(space.root / "notebooks" / "report.ipynb",
+                   "data_dir = 'data'\nrun_id = ''\npoint = 0", REPORT)
+    return space
+
+
+def run_niced(space, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["nice", "-n", str(NICENESS), sys.executable, "-m", "nbsteps", *args],
+                          env=space.env(), cwd=space.base, capture_output=True, text=True,
+                          timeout=300)
+
+
+def reported(space) -> list[list]:
+    return [json.loads(p.read_text()) for p in (space.data / "report").glob("*/priority.json")
+            if p.parent.name != "latest"]
+
+
+def expected() -> list:
+    lowered_session = NICENESS if Path("/proc/self/autogroup").exists() else None
+    return [NICENESS, lowered_session]
+
+
+def test_a_run_started_with_nice_runs_its_kernel_and_its_session_at_that_priority(tmp_path):
+    space = reporting_project(tmp_path)
+    result = run_niced(space, "run", "report")
+    assert result.returncode == 0, result.stderr
+    assert reported(space) == [expected()]
+
+
+def test_the_forked_kernels_of_a_niced_sweep_run_at_its_priority(tmp_path):
+    space = reporting_project(tmp_path)
+    result = run_niced(space, "sweep", "report", "--grid", "point=1,2,3", "-j", "2")
+    assert result.returncode == 0, result.stderr
+    assert reported(space) == [expected()] * 3
