@@ -42,8 +42,10 @@ CELLS = [
 
 # A two-step pipeline: `make` writes a table that `total` reads.
 MAKE = [
-    'data_dir = "."\nrun_id = "manual"\nn = 10  # how many numbers [1..1000]',
-    "import json\nfrom pathlib import Path\n(Path(data_dir) / 'table').mkdir(exist_ok=True)\n"
+    'data_dir = "."\nrun_id = "manual"\nn = 10  # how many numbers [1..1000]\n'
+    "seconds = 0.0  # how long it works first [0..600]",
+    "import json\nimport time\nfrom pathlib import Path\ntime.sleep(seconds)\n"
+    "(Path(data_dir) / 'table').mkdir(exist_ok=True)\n"
     "(Path(data_dir) / 'table' / 'numbers.json').write_text(json.dumps(list(range(n))))",
 ]
 TOTAL = [

@@ -142,6 +142,33 @@ def test_run_all_sends_each_step_to_its_own_workers_in_graph_order(cluster):
     assert "total succeeded on" in result.stderr and "adder" in result.stderr
 
 
+def test_a_worker_killed_during_run_all_has_its_step_run_again_and_the_pipeline_go_on(cluster):
+    space = cluster.space
+    before = {r["run_id"] for r in run_records(space, "make")}
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "nbsteps", "run", "make", "total", "-p", "make.n=6",
+         "-p", "make.seconds=4", "--engine", "dask", "--scheduler", cluster.address],
+        env=space.env(), cwd=space.base, stderr=subprocess.PIPE, text=True)
+    running = lambda: [r for r in run_records(space, "make")  # noqa: E731
+                       if r["status"] == "running" and r["run_id"] not in before]
+    wait_for(lambda: len(running()) == 1, "make running", timeout=120)
+    time.sleep(1.0)
+    cluster.worker_process("maker").kill()  # SIGKILL, mid-cell; its nanny starts another
+    _, stderr = driver.communicate(timeout=600)
+    assert driver.returncode == 0, stderr
+    new = [r for r in run_records(space, "make") if r["run_id"] not in before]
+    assert sorted(r["status"] for r in new) == ["failed", "succeeded"]
+    lost = next(r for r in new if r["status"] == "failed")
+    assert "worker running it was lost" in lost["error"]
+    made = json.loads((space.outputs / "make" / "latest.json").read_text())
+    total = json.loads((space.outputs / "total" / "latest.json").read_text())
+    assert made["status"] == total["status"] == "succeeded"
+    assert made["run_id"] != lost["run_id"] and total["started"] > made["ended"]
+    check_run_layout(space, made)
+    assert json.loads((space.data / "total" / total["run_id"] / "sum.json").read_text()) == 15
+    cluster.wait_for_workers(4)
+
+
 def test_a_step_without_workers_is_one_line_and_records_nothing(cluster):
     space = cluster.space
     env = space.env() | {"NBSTEPS_WORKER_WAIT_S": "3"}

@@ -156,7 +156,12 @@ async def execute_quietly(km, code: str) -> dict:
     client = km.client()
     client.start_channels(hb=False)
     try:
-        await client.wait_for_ready(timeout=WARM_UP_TIMEOUT_S)
+        try:
+            await client.wait_for_ready(timeout=WARM_UP_TIMEOUT_S)
+        except RuntimeError:
+            if not await km.is_alive():  # a port taken between being picked and bound
+                raise RuntimeError("the kernel process ended before it answered") from None
+            raise
         if not code:
             return {"status": "ok"}
         msg_id = client.execute(code, silent=True, store_history=False)
