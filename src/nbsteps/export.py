@@ -33,6 +33,7 @@ _idle_lock = threading.Lock()
 
 @contextlib.contextmanager
 def borrow_exporter():
+    """An HTML exporter for this export only: an idle one, or a new one."""
     with _idle_lock:
         exporter = _idle_exporters.pop() if _idle_exporters else None
     if exporter is None:

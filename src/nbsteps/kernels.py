@@ -145,10 +145,11 @@ def execute_silently(km, code: str) -> dict:
     No code: only wait until the kernel answers (a forked kernel has nothing to load)."""
     from jupyter_core.utils import run_sync
 
-    return run_sync(execute_quietly)(km, code)
+    return run_sync(execute_silently_async)(km, code)
 
 
-async def execute_quietly(km, code: str) -> dict:
+async def execute_silently_async(km, code: str) -> dict:
+    """execute_silently, on the calling thread's event loop."""
     # The manager's own client (prompt_kernels): it finds a started kernel ready in
     # milliseconds, where jupyter_client's blocking client spends 0.2 to 0.4 s waiting on
     # IOPub; and, its parent being the manager, it asks the process whether it still lives

@@ -26,7 +26,6 @@ from traitlets import Float, Int
 
 from nbsteps import priority
 from nbsteps.guard.options import MAX_PAGES, MAX_PAGES_PER_CLIENT, UNCONNECTED_TIMEOUT_S
-from nbsteps.priority import own_niceness
 
 CHECK_INTERVAL_MS = 5000
 KERNEL_NICENESS = 10
@@ -61,7 +60,7 @@ class LimitedKernelManager(AsyncMappingKernelManager):
             self._starting[client] -= 1
         self._clients[kernel_id] = client
         self._unconnected_since[kernel_id] = time.monotonic()
-        lower_priority(self.get_kernel(kernel_id), self.kernel_niceness)
+        lower_kernel_priority(self.get_kernel(kernel_id), self.kernel_niceness)
         self.watch_connections()
         return kernel_id
 
@@ -111,12 +110,12 @@ class LimitedKernelManager(AsyncMappingKernelManager):
             self._unconnected_since.pop(kernel_id, None)
 
 
-def lower_priority(kernel, niceness: int) -> None:
+def lower_kernel_priority(kernel, niceness: int) -> None:
     """The page kernel, and the session it leads (priority.py says why both), `niceness`
     below the server."""
     pid = getattr(getattr(kernel, "provisioner", None), "pid", None)
     if pid is not None and niceness > 0:
-        priority.lower_priority(pid, own_niceness() + niceness)
+        priority.lower_priority(pid, priority.own_niceness() + niceness)
 
 
 def current_client() -> str:
