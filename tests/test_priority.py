@@ -62,3 +62,35 @@ def test_the_forked_kernels_of_a_niced_sweep_run_at_its_priority(tmp_path):
     result = run_niced(space, "sweep", "report", "--grid", "point=1,2,3", "-j", "2")
     assert result.returncode == 0, result.stderr
     assert reported(space) == [expected()] * 3
+
+
+HELPERS = """
+import json, os, sys
+from pathlib import Path
+from nbsteps.export import HtmlWorker
+from nbsteps.forked_kernels import open_forker
+from nbsteps.notebook import read_notebook
+
+def priorities(pid):
+    autogroup = Path(f"/proc/{pid}/autogroup")
+    session = int(autogroup.read_text().split()[-1]) if autogroup.exists() else None
+    return [os.getpriority(os.PRIO_PROCESS, pid), session]
+
+forker = open_forker(read_notebook(Path(sys.argv[1])), "python3")
+html = HtmlWorker()
+html.start()
+print(json.dumps([priorities(forker.process.pid), priorities(html.process.pid)]))
+forker.close()
+html.finish()
+"""
+
+
+def test_the_fork_server_and_the_html_worker_of_a_niced_runner_run_at_its_priority(tmp_path):
+    """Both lead sessions of their own too, and do the notebook's imports and its HTML."""
+    space = reporting_project(tmp_path)
+    result = subprocess.run(
+        ["nice", "-n", str(NICENESS), sys.executable, "-c", HELPERS,
+         str(space.root / "notebooks" / "report.ipynb")],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [expected(), expected()]

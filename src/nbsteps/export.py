@@ -5,6 +5,7 @@ import logging
 import threading
 from pathlib import Path
 
+from nbsteps.priority import inherit_priority
 from nbsteps.records import RunRecord, link_latest, write_text_atomic
 
 log = logging.getLogger("nbsteps")
@@ -97,6 +98,7 @@ class HtmlWorker:
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1,
                 start_new_session=True,
             )
+            inherit_priority(self.process.pid)  # its session is its own (priority.py)
 
     def submit(self, record: RunRecord) -> None:
         with self._lock:

@@ -31,6 +31,7 @@ from traitlets import Any as AnyTrait
 
 from nbsteps.kernel_manager import ClosingKernelManager
 from nbsteps.notebook import StepNotebook
+from nbsteps.priority import inherit_priority
 
 log = logging.getLogger("nbsteps")
 
@@ -91,6 +92,7 @@ class KernelForker:
             # runs; the server and its kernels do not die mid-cell with a traceback.
             start_new_session=True, env=env,
         )
+        inherit_priority(self.process.pid)  # its session is its own (priority.py)
         setup = {"imports": list(notebook.imports), "warm_up": warm_up}
         answer = self.exchange(setup)
         if not answer.get("ready"):
