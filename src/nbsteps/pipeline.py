@@ -45,7 +45,7 @@ def select_steps(project: Project, names: list[str], upstream: bool = False) -> 
 def split_overrides(
     project: Project, steps: list[str], overrides: dict[str, str]
 ) -> dict[str, dict[str, str]]:
-    """Give each step its `-p` values: `model.k=200` goes to model only; a plain `k=200`
+    """Give each step its `-p` values: `train.k=200` goes to train only; a plain `k=200`
     goes to every selected step, and must name a step when several run."""
     per_step: dict[str, dict[str, str]] = {step: {} for step in steps}
     for name, value in overrides.items():

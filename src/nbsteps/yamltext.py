@@ -36,7 +36,7 @@ PlainLoader.yaml_implicit_resolvers = {
 
 def load_yaml_value(text: str, where: str) -> Any:
     """The value `text` holds, or ParameterError saying which bound it breaks (`where` names
-    the value in the message: "-p k", "params/model.yaml")."""
+    the value in the message: "-p k", "params/train.yaml")."""
     if len(text) > MAX_TEXT_CHARS:
         raise BoundError(f"{where} is {len(text):,} characters long; the limit is "
                              f"{MAX_TEXT_CHARS:,}: pass a path to a file instead")

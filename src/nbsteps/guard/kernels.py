@@ -10,7 +10,7 @@ connected: a script or a crawler; or gone without saying goodbye) is shut down a
 kernel alive as long as anything happens in it.
 
 Page kernels, and the warm and run kernels they start (kernels.start_kernel passes it on),
-run at a lower priority than the server: eight model runs on two cores must not keep the
+run at a lower priority than the server: eight runs computing on two cores must not keep the
 server from answering everyone else.
 """
 

@@ -25,7 +25,7 @@ LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
 WILDCARDS = ("0.0.0.0", "::", "")
 
 # Defaults for a two-core machine: a page kernel with its warm kernel takes about 450 MB,
-# and eight model runs at once already share two cores eight ways.
+# and eight runs at once already share two cores eight ways.
 MAX_PAGES = 8
 MAX_PAGES_PER_CLIENT = 4
 # A page whose browser never connected (a script, a crawler) or went away without saying
