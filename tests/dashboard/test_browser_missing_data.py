@@ -61,6 +61,8 @@ def test_missing_data_says_so_and_runs_the_earlier_steps(fresh, context):
     for step in ("ingest", "preprocess"):
         latest = read_record(fresh.space.outputs / step / "latest.json")
         assert latest.status == "succeeded", latest
+        # The history shows each run once, soon after (redrawn when the run has ended).
+        page.locator(f"tr[data-run='{latest.run_id}']").wait_for()
         assert page.locator(f"tr[data-run='{latest.run_id}']").count() == 1
 
 

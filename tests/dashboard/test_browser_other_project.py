@@ -172,6 +172,8 @@ def test_the_page_shows_runs_and_shows_what_the_section_configures(other, contex
     # Only what the section links: the other outputs and the record are refused.
     for name in ("metrics.json", "swatch.png"):
         assert other.status(href.replace("scored.csv", name)) == 403
+    # The history shows the run once, soon after (it is redrawn when the run has ended).
+    page.locator(f"tr[data-run='{run_id}']").wait_for()
     assert page.locator(f"tr[data-run='{run_id}']").count() == 1
 
 

@@ -1,6 +1,7 @@
 """The dashboard's kernel side, without a browser: what each action does with the widgets'
 values, whatever the page showed (widget messages can be forged)."""
 
+import os
 import time
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from nbsteps.dashboard.config import read_dashboard_config
 from nbsteps.dashboard.page import Dashboard
 from nbsteps.project import load_project
-from nbsteps.records import read_record
+from nbsteps.records import read_record, write_record
 from tests.conftest import REPO, copy_project
 from tests.dashboard.conftest import copy_workspace, model_records
 
@@ -94,3 +95,23 @@ def test_without_processed_data_the_page_offers_the_earlier_steps(tmp_path):
         assert "missing data:" in status(dashboard) and dashboard.control.active is None
     finally:
         dashboard.close()
+
+
+def test_a_record_rewritten_within_one_clock_tick_still_redraws_the_history(dashboard, space):
+    """A quick run's last record write can land in the same tick of the filesystem's clock
+    as the page's previous look; the folder's mtime then says nothing changed."""
+    dashboard.panel.form.fields["k"].value = 50
+    dashboard.panel.on_run_clicked()
+    wait_until_idle(dashboard)
+    (run_id,) = model_records(space)
+    path = space.outputs / "model" / f"{run_id}.json"
+    record = read_record(path)
+    before = dashboard.read_signature()
+    folder_times = space.outputs.joinpath("model").stat()
+    record.status = "failed"  # as if the run's end were written now
+    write_record(space.outputs, record)
+    os.utime(space.outputs / "model", ns=(folder_times.st_atime_ns, folder_times.st_mtime_ns))
+    assert dashboard.read_signature() != before
+    dashboard.refresh()
+    row = dashboard.history.table.value.split(f'data-run="{run_id}"')[1].split("</tr>")[0]
+    assert "failed" in row

@@ -6,6 +6,7 @@ runs start and end elsewhere (the command line, compose, another page).
 import logging
 import os
 import threading
+from pathlib import Path
 
 import ipywidgets as widgets
 
@@ -98,17 +99,15 @@ class Dashboard:
                 panel.show_missing(list(missing))
 
     def read_signature(self) -> tuple:
-        """Changes whenever a record is written (atomic renames update the folder's mtime)
-        or an input of a step on the page appears or goes."""
-        stamps = []
-        for step in self.project.steps:
-            try:
-                stamps.append((self.project.folders.outputs / step).stat().st_mtime_ns)
-            except OSError:
-                stamps.append(None)
+        """Changes whenever a record is written or an input of a step on the page appears
+        or goes. Records are written by atomic rename, so each write is a new inode: the
+        folders' mtimes alone miss a write made within the same clock tick as the look
+        before it (the end of a quick run), and the history then never showed that run."""
+        records = tuple(read_record_inodes(self.project.folders.outputs / step)
+                        for step in self.project.steps)
         missing = tuple(tuple(files.find_missing_inputs(self.project, panel.step))
                         for panel in self.panels)
-        return tuple(stamps), missing
+        return records, missing
 
     def show_warm(self) -> None:
         """Mark a Run button `nbsteps-warm` while its warm kernel waits: not shown to people
@@ -183,3 +182,13 @@ def read_warm_up(view) -> str:
     except OSError as error:  # validated at start; gone since: a warm kernel without it
         log.warning("dashboard: cannot read %s: %s", view.warm_up, error)
         return ""
+
+
+def read_record_inodes(folder: Path) -> frozenset[tuple[str, int]]:
+    """(name, inode) of each record file in a step's outputs folder; empty if it is gone."""
+    try:
+        with os.scandir(folder) as entries:
+            return frozenset((entry.name, entry.inode()) for entry in entries
+                             if entry.name.endswith(".json"))
+    except OSError:
+        return frozenset()
