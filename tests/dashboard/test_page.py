@@ -9,7 +9,7 @@ import pytest
 from nbsteps.dashboard.config import read_dashboard_config
 from nbsteps.dashboard.page import Dashboard
 from nbsteps.project import load_project
-from nbsteps.records import read_record, write_record
+from nbsteps.records import read_record, write_record, write_text_atomic
 from tests.conftest import REPO, copy_project
 from tests.dashboard.conftest import copy_workspace, model_records
 
@@ -115,3 +115,8 @@ def test_a_record_rewritten_within_one_clock_tick_still_redraws_the_history(dash
     dashboard.refresh()
     row = dashboard.history.table.value.split(f'data-run="{run_id}"')[1].split("</tr>")[0]
     assert "failed" in row
+    # Likewise an HTML copy (the row links to it once it exists) written in that tick.
+    before = dashboard.read_signature()
+    write_text_atomic(space.outputs / "model" / f"{run_id}.html", "<html></html>")
+    os.utime(space.outputs / "model", ns=(folder_times.st_atime_ns, folder_times.st_mtime_ns))
+    assert dashboard.read_signature() != before

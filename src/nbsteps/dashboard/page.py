@@ -99,11 +99,12 @@ class Dashboard:
                 panel.show_missing(list(missing))
 
     def read_signature(self) -> tuple:
-        """Changes whenever a record is written or an input of a step on the page appears
-        or goes. Records are written by atomic rename, so each write is a new inode: the
-        folders' mtimes alone miss a write made within the same clock tick as the look
-        before it (the end of a quick run), and the history then never showed that run."""
-        records = tuple(read_record_inodes(self.project.folders.outputs / step)
+        """Changes whenever a run's file is written (a record, an HTML copy) or an input
+        of a step on the page appears or goes. They are written by atomic rename, so each
+        write is a new inode: the folders' mtimes alone miss a write made within the same
+        clock tick as the look before it (the end of a quick run), and the history then
+        never showed that run's end."""
+        records = tuple(read_file_inodes(self.project.folders.outputs / step)
                         for step in self.project.steps)
         missing = tuple(tuple(files.find_missing_inputs(self.project, panel.step))
                         for panel in self.panels)
@@ -184,11 +185,13 @@ def read_warm_up(view) -> str:
         return ""
 
 
-def read_record_inodes(folder: Path) -> frozenset[tuple[str, int]]:
-    """(name, inode) of each record file in a step's outputs folder; empty if it is gone."""
+def read_file_inodes(folder: Path) -> frozenset[tuple[str, int]]:
+    """(name, inode) of each file in a step's outputs folder (records, executed notebooks
+    and their HTML copies, which the history links to once they exist); empty if it is
+    gone. Temporary files, hidden until renamed into place, are left out."""
     try:
         with os.scandir(folder) as entries:
             return frozenset((entry.name, entry.inode()) for entry in entries
-                             if entry.name.endswith(".json"))
+                             if not entry.name.startswith("."))
     except OSError:
         return frozenset()
