@@ -55,7 +55,12 @@ def become_kernel(request: dict, channels: list[int]) -> None:
     would. Never returns into the server's loop."""
     code = 1
     try:
+        niceness = read_session_niceness()
         os.setsid()  # its own process group, as jupyter_client starts kernels
+        # With autogroup scheduling a new session starts at niceness 0: the kernel keeps its
+        # server's, which is its runner's (nbsteps.priority). The runner lowers it too, but
+        # may do so before this line, when it would still reach the server's session.
+        keep_session_niceness(niceness)
         for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -84,6 +89,25 @@ def become_kernel(request: dict, channels: list[int]) -> None:
         traceback.print_exc()
     finally:
         os._exit(code)
+
+
+def read_session_niceness() -> int:
+    """This process's session's niceness (/proc/self/autogroup: `/autogroup-57 nice 10`);
+    0 without autogroup scheduling."""
+    try:
+        with open("/proc/self/autogroup") as autogroup:
+            return int(autogroup.read().split()[-1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def keep_session_niceness(niceness: int) -> None:
+    if niceness > 0:
+        try:
+            with open("/proc/self/autogroup", "w") as autogroup:
+                autogroup.write(str(niceness))
+        except OSError:
+            pass  # another platform: the runner's own lowering still applies
 
 
 def started_threads() -> str:
