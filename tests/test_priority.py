@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import REPO
 from tests.small_project import make_project, write_notebook
 
 PIPELINE = """\
@@ -65,21 +66,18 @@ def test_the_forked_kernels_of_a_niced_sweep_run_at_its_priority(tmp_path):
 
 
 HELPERS = """
-import json, os, sys
+import json, sys
 from pathlib import Path
+sys.path.insert(0, sys.argv[2])  # the repository, for tests.priorities
 from nbsteps.export import HtmlWorker
 from nbsteps.forked_kernels import open_forker
 from nbsteps.notebook import read_notebook
-
-def priorities(pid):
-    autogroup = Path(f"/proc/{pid}/autogroup")
-    session = int(autogroup.read_text().split()[-1]) if autogroup.exists() else None
-    return [os.getpriority(os.PRIO_PROCESS, pid), session]
+from tests.priorities import read_priorities
 
 forker = open_forker(read_notebook(Path(sys.argv[1])), "python3")
 html = HtmlWorker()
 html.start()
-print(json.dumps([priorities(forker.process.pid), priorities(html.process.pid)]))
+print(json.dumps([read_priorities(forker.process.pid), read_priorities(html.process.pid)]))
 forker.close()
 html.finish()
 """
@@ -90,7 +88,7 @@ def test_the_fork_server_and_the_html_worker_of_a_niced_runner_run_at_its_priori
     space = reporting_project(tmp_path)
     result = subprocess.run(
         ["nice", "-n", str(NICENESS), sys.executable, "-c", HELPERS,
-         str(space.root / "notebooks" / "report.ipynb")],
+         str(space.root / "notebooks" / "report.ipynb"), str(REPO)],
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [expected(), expected()]

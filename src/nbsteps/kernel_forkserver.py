@@ -60,7 +60,8 @@ def become_kernel(request: dict, channels: list[int]) -> None:
         # With autogroup scheduling a new session starts at niceness 0: the kernel keeps its
         # server's, which is its runner's (nbsteps.priority). The runner lowers it too, but
         # may do so before this line, when it would still reach the server's session.
-        keep_session_niceness(niceness)
+        if niceness > 0:
+            set_session_niceness(niceness)
         for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGPIPE):
             signal.signal(signum, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -91,23 +92,25 @@ def become_kernel(request: dict, channels: list[int]) -> None:
         os._exit(code)
 
 
-def read_session_niceness() -> int:
-    """This process's session's niceness (/proc/self/autogroup: `/autogroup-57 nice 10`);
-    0 without autogroup scheduling."""
+def read_session_niceness(pid: int | str = "self") -> int:
+    """The niceness of the session `pid` is in, under autogroup scheduling
+    (/proc/<pid>/autogroup: `/autogroup-57 nice 10`); 0 without it (or without the process).
+    nbsteps.priority reads it through here too."""
     try:
-        with open("/proc/self/autogroup") as autogroup:
+        with open(f"/proc/{pid}/autogroup") as autogroup:
             return int(autogroup.read().split()[-1])
     except (OSError, ValueError, IndexError):
         return 0
 
 
-def keep_session_niceness(niceness: int) -> None:
-    if niceness > 0:
-        try:
-            with open("/proc/self/autogroup", "w") as autogroup:
-                autogroup.write(str(niceness))
-        except OSError:
-            pass  # another platform: the runner's own lowering still applies
+def set_session_niceness(niceness: int, pid: int | str = "self") -> None:
+    """Raise the niceness of the session `pid` leads (no privilege needed to raise it);
+    nothing where there is no autogroup scheduling, or the process is another user's."""
+    try:
+        with open(f"/proc/{pid}/autogroup", "w") as autogroup:
+            autogroup.write(str(niceness))
+    except OSError:
+        pass
 
 
 def started_threads() -> str:

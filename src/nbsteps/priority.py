@@ -12,7 +12,10 @@ value is raised too (/proc/<pid>/autogroup; raising it needs no privilege).
 
 import contextlib
 import os
-from pathlib import Path
+
+# The fork server, which imports nothing of nbsteps, keeps its kernels' session niceness with
+# the same two functions.
+from nbsteps.kernel_forkserver import read_session_niceness, set_session_niceness
 
 
 def lower_priority(pid: int, niceness: int) -> None:
@@ -20,11 +23,8 @@ def lower_priority(pid: int, niceness: int) -> None:
     with contextlib.suppress(OSError):  # ended already, or another user's process
         if os.getpriority(os.PRIO_PROCESS, pid) < niceness:
             os.setpriority(os.PRIO_PROCESS, pid, niceness)
-    autogroup = Path(f"/proc/{pid}/autogroup")
-    # Absent without autogroup scheduling (or off Linux); refused for another user's process.
-    with contextlib.suppress(OSError, ValueError):
-        if read_autogroup_niceness(autogroup) < niceness:
-            autogroup.write_text(str(niceness))
+    if read_session_niceness(pid) < niceness:
+        set_session_niceness(niceness, pid)
 
 
 def inherit_priority(pid: int | None) -> None:
@@ -37,12 +37,4 @@ def inherit_priority(pid: int | None) -> None:
 
 def own_niceness() -> int:
     """This process's niceness, or its session's if that is higher."""
-    niceness = os.getpriority(os.PRIO_PROCESS, 0)
-    with contextlib.suppress(OSError, ValueError):
-        niceness = max(niceness, read_autogroup_niceness(Path("/proc/self/autogroup")))
-    return niceness
-
-
-def read_autogroup_niceness(path: Path) -> int:
-    """`/autogroup-57 nice 10` -> 10."""
-    return int(path.read_text().split()[-1])
+    return max(os.getpriority(os.PRIO_PROCESS, 0), read_session_niceness())

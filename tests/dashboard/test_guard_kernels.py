@@ -9,7 +9,6 @@ loopback addresses, kernel processes counted under the server, real Chromium."""
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
@@ -22,6 +21,7 @@ from tests.dashboard.conftest import (
     wait_for_state,
 )
 from tests.dashboard.guard_client import get
+from tests.priorities import lowered_by, read_priorities
 
 MAX_PAGES = 5
 PER_CLIENT = 3
@@ -51,18 +51,6 @@ def prepared_server(prepared, tmp_path):
     server.stop()
 
 
-def niceness(pid: int) -> int:
-    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
-
-
-def priorities(pid: int) -> tuple[int, int | None]:
-    """The process's niceness and its session's (None without autogroup scheduling): with
-    autogroup, the CPU is shared between sessions first, and each kernel leads one."""
-    autogroup = Path(f"/proc/{pid}/autogroup")
-    session = int(autogroup.read_text().split()[-1]) if autogroup.exists() else None
-    return niceness(pid), session
-
-
 def wait_for_kernels(server, count: int, timeout: float) -> set[int]:
     deadline = time.monotonic() + timeout
     while (found := kernel_processes(server)) and len(found) > count:
@@ -90,9 +78,8 @@ def test_plain_loads_start_no_more_kernels_than_the_limits(server):
     time.sleep(4)
     kernels = kernel_processes(server)
     assert len(kernels) == MAX_PAGES
-    server_niceness, server_session = priorities(server.process.pid)
-    lowered = server_session + 10 if server_session is not None else None
-    assert {priorities(pid) for pid in kernels} == {(server_niceness + 10, lowered)}
+    below_server = lowered_by(10, read_priorities(server.process.pid))
+    assert {read_priorities(pid) for pid in kernels} == {below_server}
     assert wait_for_kernels(server, 0, CULLED_WITHIN_S) == set(), "pages never connected " \
         f"to kept their kernels past {CULLED_WITHIN_S} s"
     assert get(server.port, "/").status == 200  # room again
@@ -107,9 +94,8 @@ def test_a_browser_page_gets_its_warm_kernel_and_keeps_it(prepared_server, conte
     kernels = kernel_processes(server)
     assert len(kernels) == 2  # the page's kernel and its warm kernel
     # The warm kernel, in a session of its own, yields to the server like the page kernel.
-    server_niceness, server_session = priorities(server.process.pid)
-    lowered = server_session + 10 if server_session is not None else None
-    assert {priorities(pid) for pid in kernels} == {(server_niceness + 10, lowered)}
+    below_server = lowered_by(10, read_priorities(server.process.pid))
+    assert {read_priorities(pid) for pid in kernels} == {below_server}
     time.sleep(UNCONNECTED_S + 8)  # longer than an unconnected page may live
     assert len(kernel_processes(server)) == 2
     page.check(".nbsteps-force input")
